@@ -1,0 +1,1 @@
+"""Parley's LiveKit Agents worker (installed as ``parley_agent``)."""

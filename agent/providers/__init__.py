@@ -1,0 +1,1 @@
+"""Speech and language providers: cloud plugins and the fully local stack."""

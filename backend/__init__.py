@@ -1,0 +1,1 @@
+"""Parley's FastAPI backend (installed as ``parley_backend``)."""

@@ -1,0 +1,23 @@
+"""Shared field constraints for names that end up in LiveKit (rooms, identities)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from pydantic import Field
+
+# LiveKit accepts more, but these survive URLs, logs, file names and SQL untouched.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+RoomName = Annotated[str, Field(pattern=NAME_PATTERN, description="1-64 of A-Z a-z 0-9 _ . : -")]
+Identity = Annotated[str, Field(pattern=NAME_PATTERN, description="1-64 of A-Z a-z 0-9 _ . : -")]
+DisplayName = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+def new_room_name(prefix: str = "parley") -> str:
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+def new_identity(prefix: str = "user") -> str:
+    return f"{prefix}-{secrets.token_hex(5)}"

@@ -1,0 +1,1 @@
+"""Code shared by the Parley agent worker and the backend (installed as ``parley_common``)."""
