@@ -24,6 +24,9 @@ class BackendSettings(BaseSettings):
     livekit_api_secret: str = Field(default="secret", alias="LIVEKIT_API_SECRET")
     agent_name: str = Field(default="parley", alias="PARLEY_AGENT_NAME")
 
+    data_dir: Path = Field(default=REPO_ROOT / "data", alias="PARLEY_DATA_DIR")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+
     token_ttl_seconds: int = Field(default=900, ge=60, le=3600, alias="PARLEY_TOKEN_TTL_SECONDS")
     web_dist: Path = Field(default=REPO_ROOT / "web" / "dist", alias="PARLEY_WEB_DIST")
 

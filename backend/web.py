@@ -14,7 +14,7 @@ _NOT_BUILT = """<!doctype html><title>Parley</title>
 <p>The web client is not built. Run <code>make web</code> (or <code>make dev</code>).</p>"""
 
 
-def mount_web(app: FastAPI, dist: "object") -> None:
+def mount_web(app: FastAPI, dist: object) -> None:
     from pathlib import Path
 
     path = Path(str(dist))

@@ -62,7 +62,7 @@ class ManagedProcess:
         self.log_path = log_path
         self._lines: list[str] = []
         self._lock = threading.Lock()
-        self._log = open(log_path, "a", buffering=1)  # noqa: SIM115 - closed in stop()
+        self._log = open(log_path, "a", buffering=1)
         self.proc = subprocess.Popen(
             cmd,
             env=env,

@@ -29,7 +29,9 @@ class EspeakTTS(tts.TTS):
         )
         binary = espeak_binary()
         if binary is None:
-            raise RuntimeError("eSpeak NG TTS needs the 'espeak-ng' program (apt-get install espeak-ng)")
+            raise RuntimeError(
+                "eSpeak NG TTS needs the 'espeak-ng' program (apt-get install espeak-ng)"
+            )
         self._binary = binary
         self._voice = voice
         self._speed = speed_wpm

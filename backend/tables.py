@@ -1,0 +1,4 @@
+"""Imports every module that declares tables, so ``create_schema`` sees them all.
+
+Add one import line per concern that owns tables (e.g. history, meetings).
+"""
