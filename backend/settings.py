@@ -27,8 +27,17 @@ class BackendSettings(BaseSettings):
     data_dir: Path = Field(default=REPO_ROOT / "data", alias="PARLEY_DATA_DIR")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
 
+    # Management API keys, comma-separated. Empty in development = management API open.
+    api_keys: str = Field(default="", alias="PARLEY_API_KEYS")
+    # Bearer token the agent worker uses for the agent API.
+    agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
+
     token_ttl_seconds: int = Field(default=900, ge=60, le=3600, alias="PARLEY_TOKEN_TTL_SECONDS")
     web_dist: Path = Field(default=REPO_ROOT / "web" / "dist", alias="PARLEY_WEB_DIST")
+
+    @property
+    def api_key_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
 
     @property
     def public_livekit_url(self) -> str:
