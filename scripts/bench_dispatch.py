@@ -1,0 +1,101 @@
+"""Join N rooms one after another through the real stack; time join → first agent audio.
+
+Starts its own LiveKit server, backend and worker on loopback (or uses --backend-url),
+then for each room: fetch a token from the backend (which dispatches the agent), join as
+a Python participant, and wait for the first non-silent frame of the agent's audio.
+
+    .venv/bin/python scripts/bench_dispatch.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from parley_common.devstack import start_stack
+from parley_common.room_probe import RoomProbe, fetch_token
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * pct / 100
+    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+async def one_room(backend_url: str, index: int, timeout: float) -> tuple[float, float]:
+    token = fetch_token(backend_url, {"participant_name": f"bench-{index}"})
+    probe = RoomProbe()
+    try:
+        await probe.connect(token["server_url"], token["participant_token"])
+        to_audio = await probe.wait_for_agent_voice(timeout)
+        w = probe.watch
+        to_agent = (w.agent_joined_at or w.joined_at) - w.joined_at
+        return to_audio, to_agent
+    finally:
+        await probe.close()
+
+
+async def run(backend_url: str, rooms: int, deadline: float, timeout: float) -> list[float]:
+    results: list[float] = []
+    for i in range(rooms):
+        if time.monotonic() > deadline:
+            print(f"time budget reached after {i} rooms", file=sys.stderr)
+            break
+        try:
+            to_audio, to_agent = await one_room(backend_url, i, timeout)
+        except TimeoutError:
+            print(f"room {i}: no agent audio within {timeout:.0f} s", file=sys.stderr)
+            continue
+        results.append(to_audio * 1000)
+        print(
+            f"room {i}: agent joined +{to_agent * 1000:.0f} ms,"
+            f" first audio +{to_audio * 1000:.0f} ms"
+        )
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rooms", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="8 rooms, finishes within 60 s")
+    parser.add_argument("--backend-url", help="use a running stack instead of starting one")
+    args = parser.parse_args()
+    rooms = 8 if args.quick else args.rooms
+    started = time.monotonic()
+    budget = 60.0 if args.quick else 600.0
+
+    stack = None
+    backend_url = args.backend_url
+    if backend_url is None:
+        stack = start_stack(Path(tempfile.mkdtemp(prefix="parley-bench-")))
+        backend_url = stack.backend.url
+        print(f"stack ready in {time.monotonic() - started:.1f} s")
+    try:
+        # Leave room in the budget for stopping the stack.
+        deadline = started + budget - 15
+        results = asyncio.run(run(backend_url, rooms, deadline, timeout=30))
+    finally:
+        if stack is not None:
+            stack.stop()
+    if not results:
+        print("RESULT dispatch_to_audio_p50_ms=nan dispatch_to_audio_p95_ms=nan")
+        return 1
+    print(f"rooms={len(results)} mean={statistics.mean(results):.0f} ms "
+          f"min={min(results):.0f} ms max={max(results):.0f} ms")  # fmt: skip
+    p50, p95 = percentile(results, 50), percentile(results, 95)
+    print(f"RESULT dispatch_to_audio_p50_ms={p50:.0f} dispatch_to_audio_p95_ms={p95:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
