@@ -29,12 +29,29 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Validation details look like [{"loc": ["body", "meeting_url"], "msg": "...", "type": "..."}]. */
+function describeFieldErrors(details: unknown): string {
+  if (!Array.isArray(details)) return '';
+  return details
+    .filter(isObject)
+    .slice(0, 3)
+    .map((d) => {
+      const loc = Array.isArray(d.loc) ? d.loc.filter((p) => p !== 'body').join('.') : '';
+      const msg = typeof d.msg === 'string' ? d.msg : '';
+      return loc && msg ? `${loc} — ${msg}` : msg || loc;
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
 /** Turn a non-2xx response body into an ApiError (backend shape first, then FastAPI's default). */
 export function errorFromBody(status: number, statusText: string, body: unknown): ApiError {
   if (isObject(body) && isObject(body.error)) {
     const e = body.error;
     const code = typeof e.code === 'string' ? e.code : `http_${status}`;
-    const message = typeof e.message === 'string' && e.message ? e.message : `Request failed (${status})`;
+    let message = typeof e.message === 'string' && e.message ? e.message : `Request failed (${status})`;
+    const fields = describeFieldErrors(e.details);
+    if (fields) message = `${message}: ${fields}`;
     return new ApiError(status, code, message, e.details);
   }
   if (isObject(body) && 'detail' in body) {

@@ -16,14 +16,14 @@ export function MuteButton({ connected, onEnable }: Props) {
   return (
     <button
       type="button"
-      className={`btn ${live ? 'btn-secondary' : 'btn-warn'}`}
+      className={`btn ${live || !connected ? 'btn-secondary' : 'btn-warn'}`}
       data-testid="mute-button"
       aria-pressed={connected ? !isMicrophoneEnabled : undefined}
       disabled={!connected}
       onClick={toggle}
     >
-      <MicIcon muted={!live} />
-      <span>{live ? 'Mute' : 'Unmute'}</span>
+      <MicIcon muted={connected && !live} />
+      <span>{live || !connected ? 'Mute' : 'Unmute'}</span>
     </button>
   );
 }

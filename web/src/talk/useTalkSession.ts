@@ -140,6 +140,11 @@ export function useTalkSession() {
       const onParticipant = (p: RemoteParticipant) => {
         if (isAgent(p)) setError('agent', undefined);
       };
+      const onParticipantLeft = (p: RemoteParticipant) => {
+        if (isAgent(p) && !userLeavingRef.current && r.state !== ConnectionState.Disconnected) {
+          setError('agent', 'The agent left the conversation. Disconnect and connect again to start a new one.');
+        }
+      };
       const onDeviceError = (err: Error) => setError('microphone', describeMicrophoneError(err));
       const onDisconnected = (reason?: DisconnectReason) => {
         if (!userLeavingRef.current && reason !== DisconnectReason.CLIENT_INITIATED) {
@@ -153,6 +158,7 @@ export function useTalkSession() {
         .on(RoomEvent.SignalReconnecting, onReconnecting)
         .on(RoomEvent.Reconnected, onReconnected)
         .on(RoomEvent.ParticipantConnected, onParticipant)
+        .on(RoomEvent.ParticipantDisconnected, onParticipantLeft)
         .on(RoomEvent.MediaDevicesError, onDeviceError)
         .on(RoomEvent.Disconnected, onDisconnected);
 
@@ -163,6 +169,7 @@ export function useTalkSession() {
           .off(RoomEvent.SignalReconnecting, onReconnecting)
           .off(RoomEvent.Reconnected, onReconnected)
           .off(RoomEvent.ParticipantConnected, onParticipant)
+          .off(RoomEvent.ParticipantDisconnected, onParticipantLeft)
           .off(RoomEvent.MediaDevicesError, onDeviceError)
           .off(RoomEvent.Disconnected, onDisconnected);
         detachStore();
