@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ProviderMode = Literal["auto", "cloud", "local"]
+
 
 class AgentSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     livekit_url: str = Field(default="ws://127.0.0.1:7880", alias="LIVEKIT_URL")
     livekit_api_key: str = Field(default="devkey", alias="LIVEKIT_API_KEY")
@@ -22,6 +25,80 @@ class AgentSettings(BaseSettings):
     load_threshold: float | None = Field(default=None, alias="PARLEY_AGENT_LOAD_THRESHOLD")
 
     espeak_voice: str = Field(default="en-us", alias="PARLEY_ESPEAK_VOICE")
+
+    # --- provider choice (per component; a room's dispatch metadata may override) ---------
+    stt_mode: ProviderMode = Field(default="auto", alias="PARLEY_STT")
+    llm_mode: ProviderMode = Field(default="auto", alias="PARLEY_LLM")
+    tts_mode: ProviderMode = Field(default="auto", alias="PARLEY_TTS")
+    realtime: bool = Field(default=False, alias="PARLEY_REALTIME")
+    # Which cloud vendor serves STT/TTS when the cloud is chosen.
+    cloud_stt: Literal["deepgram", "openai"] = Field(default="deepgram", alias="PARLEY_CLOUD_STT")
+    cloud_tts: Literal["cartesia", "openai"] = Field(default="cartesia", alias="PARLEY_CLOUD_TTS")
+    # Add the local provider behind a cloud one (FallbackAdapter) for STT and TTS.
+    local_fallback: bool = Field(default=True, alias="PARLEY_LOCAL_FALLBACK")
+
+    openai_api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
+    deepgram_api_key: str | None = Field(default=None, alias="DEEPGRAM_API_KEY")
+    cartesia_api_key: str | None = Field(default=None, alias="CARTESIA_API_KEY")
+
+    # OpenAI-compatible base URL for the cloud OpenAI STT/LLM/TTS (a proxy, or the benchmark's
+    # stub). Empty: api.openai.com.
+    openai_base_url: str | None = Field(default=None, alias="PARLEY_OPENAI_BASE_URL")
+    openai_llm_model: str = Field(default="gpt-4.1-mini", alias="PARLEY_OPENAI_LLM_MODEL")
+    openai_realtime_model: str = Field(default="gpt-realtime", alias="PARLEY_OPENAI_REALTIME_MODEL")
+    openai_stt_model: str = Field(default="gpt-4o-mini-transcribe", alias="PARLEY_OPENAI_STT_MODEL")
+    openai_tts_model: str = Field(default="gpt-4o-mini-tts", alias="PARLEY_OPENAI_TTS_MODEL")
+    openai_voice: str = Field(default="ash", alias="PARLEY_OPENAI_VOICE")
+    deepgram_model: str = Field(default="nova-3", alias="PARLEY_DEEPGRAM_MODEL")
+    cartesia_model: str = Field(default="sonic-3", alias="PARLEY_CARTESIA_MODEL")
+    cartesia_voice: str | None = Field(default=None, alias="PARLEY_CARTESIA_VOICE")
+
+    # --- local stack ---------------------------------------------------------------------
+    # Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp). Empty: the worker starts
+    # the embedded llama.cpp runtime on loopback.
+    llm_url: str | None = Field(default=None, alias="PARLEY_LLM_URL")
+    llm_model: str = Field(default="local", alias="PARLEY_LLM_MODEL")
+    llm_api_key: str | None = Field(default=None, alias="PARLEY_LLM_API_KEY")
+    llm_max_tokens: int = Field(default=120, ge=8, le=4096, alias="PARLEY_LLM_MAX_TOKENS")
+    # Model sources: an explicit path wins over the offline pack, which wins over a download.
+    llm_gguf: str | None = Field(default=None, alias="PARLEY_LLM_GGUF")
+    llm_threads: int | None = Field(default=None, alias="PARLEY_LLM_THREADS")
+    llm_ctx: int = Field(default=4096, ge=512, alias="PARLEY_LLM_CTX")
+    whisper_model: str | None = Field(default=None, alias="PARLEY_WHISPER_MODEL")
+    whisper_threads: int | None = Field(default=None, alias="PARLEY_WHISPER_THREADS")
+    piper_voice: str | None = Field(default=None, alias="PARLEY_PIPER_VOICE")
+    # Skip Piper and speak with eSpeak NG only (smallest footprint).
+    local_tts_engine: Literal["piper", "espeak"] = Field(default="piper", alias="PARLEY_LOCAL_TTS")
+
+    # --- turns ---------------------------------------------------------------------------
+    # "v1-mini" (bundled end-of-turn model, default), "vad" (silence only) or "stt".
+    turn_detector: Literal["v1-mini", "vad", "stt"] = Field(
+        default="v1-mini", alias="PARLEY_TURN_DETECTOR"
+    )
+    min_endpointing_delay: float = Field(
+        default=0.4, ge=0.0, le=5.0, alias="PARLEY_MIN_ENDPOINTING_DELAY"
+    )
+    max_endpointing_delay: float = Field(
+        default=2.5, ge=0.1, le=10.0, alias="PARLEY_MAX_ENDPOINTING_DELAY"
+    )
+    min_interruption_duration: float = Field(
+        default=0.25, ge=0.05, le=5.0, alias="PARLEY_MIN_INTERRUPTION_DURATION"
+    )
+    false_interruption_timeout: float = Field(
+        default=1.0, ge=0.1, le=10.0, alias="PARLEY_FALSE_INTERRUPTION_TIMEOUT"
+    )
+    preemptive_generation: bool = Field(default=True, alias="PARLEY_PREEMPTIVE_GENERATION")
+
+    # --- tools and meeting mode (agent/tools, agent/meeting) ---------------------------
+    backend_url: str = Field(default="http://127.0.0.1:8000", alias="PARLEY_BACKEND_URL")
+    agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
+    open_meteo_geocoding_url: str = Field(
+        default="https://geocoding-api.open-meteo.com", alias="PARLEY_OPEN_METEO_GEOCODING_URL"
+    )
+    open_meteo_forecast_url: str = Field(
+        default="https://api.open-meteo.com", alias="PARLEY_OPEN_METEO_FORECAST_URL"
+    )
+    tool_timeout_s: float = Field(default=8.0, gt=0, le=60, alias="PARLEY_TOOL_TIMEOUT_SECONDS")
 
 
 @lru_cache(maxsize=1)

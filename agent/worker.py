@@ -3,20 +3,48 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, cli
-from livekit.plugins import silero
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
+from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from parley_agent.providers.espeak_tts import EspeakTTS
+from parley_agent.conversation import build_agent
+from parley_agent.error_policy import ErrorPolicy
+from parley_agent.latency import TurnLatencyTracker
+from parley_agent.providers.factory import CACHE_DIR, build_providers, preload_local_models
+from parley_agent.providers.local_llm import LOCAL_LLM_URL_ENV, start_local_llm
+from parley_agent.providers.model_packs import ModelUnavailableError
+from parley_agent.providers.selection import (
+    LLAMACPP,
+    ProviderConfigError,
+    ProviderPlan,
+    plan_for_room,
+    plan_providers,
+)
 from parley_agent.settings import get_settings
+from parley_agent.turns import load_vad, turn_handling
 from parley_common.agent_config import AgentConfig, parse_agent_config
 
 logger = logging.getLogger("parley.worker")
 
 
+@lru_cache(maxsize=1)
+def worker_plan() -> ProviderPlan:
+    return plan_providers(get_settings())
+
+
 def prewarm(proc: JobProcess) -> None:
     """Load what every job needs once per process, before a job arrives."""
-    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["vad"] = load_vad()
+    try:
+        preload_local_models(get_settings(), worker_plan())
+    except (ModelUnavailableError, ProviderConfigError) as exc:
+        # The job reports it again with its room id; the process stays usable for rooms
+        # whose overrides choose providers that do work.
+        logger.error("local model preload failed: %s", exc)
 
 
 def _server_options() -> dict:
@@ -34,13 +62,49 @@ def _server_options() -> dict:
 server = AgentServer(**_server_options())
 
 
-class ParleyAgent(Agent):
-    def __init__(self, config: AgentConfig) -> None:
-        super().__init__(instructions=f"You are Parley, a {config.persona}.")
-        self.config = config
+@dataclass
+class SessionState:
+    """Per-session objects other modules may need (``session.userdata``)."""
 
-    async def on_enter(self) -> None:
-        self.session.say(self.config.default_greeting())
+    config: AgentConfig
+    plan: ProviderPlan
+    turns: TurnLatencyTracker
+    room: str
+    job_id: str
+
+
+def _session_for(ctx: JobContext, config: AgentConfig) -> tuple[AgentSession, SessionState]:
+    settings = get_settings()
+    ids = {"room": ctx.room.name, "job_id": ctx.job.id}
+    plan, problem = plan_for_room(settings, config.providers, worker_plan())
+    if problem:
+        logger.error(problem, extra=ids)
+    vad = ctx.proc.userdata.get("vad") or load_vad()
+    try:
+        providers = build_providers(plan, settings, config, vad=vad)
+    except (ModelUnavailableError, ProviderConfigError) as exc:
+        if plan is worker_plan():
+            raise
+        logger.error("room providers failed (%s); using the worker's", exc, extra=ids)
+        plan = worker_plan()
+        providers = build_providers(plan, settings, config, vad=vad)
+    logger.info("job %s", plan.describe(), extra=ids)
+    tracker = TurnLatencyTracker(room=ctx.room.name, job_id=ctx.job.id)
+    state = SessionState(config, plan, tracker, ctx.room.name, ctx.job.id)
+    session: AgentSession = AgentSession(
+        stt=providers.stt,
+        llm=providers.llm,
+        tts=providers.tts,
+        vad=vad,
+        turn_handling=turn_handling(settings, has_stt=providers.stt is not None),
+        userdata=state,
+        # Three unrecoverable provider errors in a row end the session (framework rule);
+        # each one before that gets the apology from ErrorPolicy.
+        conn_options=SessionConnectOptions(max_unrecoverable_errors=3),
+    )
+    tracker.attach(session)
+    ErrorPolicy(session, room=ctx.room.name, job_id=ctx.job.id)
+    return session, state
 
 
 @server.rtc_session(agent_name=get_settings().agent_name)
@@ -49,10 +113,45 @@ async def entrypoint(ctx: JobContext) -> None:
     config, problem = parse_agent_config(ctx.job.metadata)
     if problem:
         logger.error("bad dispatch metadata, using defaults: %s", problem)
+    session, _state = _session_for(ctx, config)
+
+    # The session closes when the user leaves (close_on_disconnect); the job then leaves
+    # the room and its process returns to the pool instead of idling in an empty room.
+    session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
+    # History (agent/history.py) plugs in here: attach_history(session, ctx, config)
+    agent = build_agent(config, tools=[])
+    await session.start(
+        agent=agent,
+        room=ctx.room,
+        room_options=room_io.RoomOptions(close_on_disconnect=True),
+    )
+
+
+def _start_embedded_llm() -> None:
+    """Start llama.cpp in this (main) process so all job processes share one loaded model."""
     settings = get_settings()
-    session = AgentSession(vad=ctx.proc.userdata["vad"], tts=EspeakTTS(voice=settings.espeak_voice))
-    await session.start(agent=ParleyAgent(config), room=ctx.room)
+    plan = worker_plan()
+    if not plan.uses(LLAMACPP) or os.environ.get(LOCAL_LLM_URL_ENV):
+        return
+    url, model = start_local_llm(
+        gguf=settings.llm_gguf,
+        threads=settings.llm_threads,
+        ctx=settings.llm_ctx,
+        cache_dir=CACHE_DIR / "llm",
+    )
+    os.environ[LOCAL_LLM_URL_ENV] = url
+    print(f"parley: local LLM runtime {model.describe()} serving at {url}", file=sys.stderr)
 
 
 def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in ("dev", "start", "console", "connect"):
+        try:
+            plan = worker_plan()
+            # One line at start-up: what was chosen and why.
+            print(f"parley: {plan.describe()}", file=sys.stderr, flush=True)
+            _start_embedded_llm()
+        except (ProviderConfigError, ModelUnavailableError) as exc:
+            print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from exc
     cli.run_app(server)

@@ -1,0 +1,127 @@
+"""The conversation agent: instructions, greeting, language rule; tools are plugged in.
+
+Other modes (meeting) live in their own modules; ``build_agent`` picks the class by
+``config.mode`` so adding one is a one-line change in ``AGENT_CLASSES``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from livekit.agents import Agent, UserInputTranscribedEvent, llm
+
+from parley_common.agent_config import AgentConfig
+
+logger = logging.getLogger("parley.agent")
+
+VOICE_RULES = (
+    "You are talking with a person by voice. Keep answers short: one to three sentences. "
+    "Use plain spoken language: no lists, markdown, emojis or URLs."
+)
+HONESTY_RULE = (
+    "Never invent facts. If you do not know something, or a tool failed or returned "
+    "nothing, say so briefly instead of guessing. Only state live data (weather, news, "
+    "prices, times) that a tool returned in this conversation."
+)
+LANGUAGE_RULE = (
+    "Always reply in the language the user last spoke, even if it differs from the "
+    "language of these instructions; switch when the user switches."
+)
+
+_LANGUAGE_NAMES = {
+    "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "uk": "Ukrainian",
+    "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "hi": "Hindi", "ar": "Arabic",
+    "tr": "Turkish", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish",
+}  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    base = code.split("-")[0].lower()
+    return _LANGUAGE_NAMES.get(base, code)
+
+
+def build_instructions(config: AgentConfig, extra: str | None = None) -> str:
+    base = config.instructions or (
+        f"You are {config.agent_display_name}, a {config.persona}. Be warm and helpful."
+    )
+    parts = [base, VOICE_RULES, HONESTY_RULE, LANGUAGE_RULE]
+    if config.language not in ("multi", "en") and not config.language.startswith("en-"):
+        parts.append(f"Start in {language_name(config.language)} unless the user speaks another.")
+    if extra:
+        parts.append(extra)
+    return "\n\n".join(parts)
+
+
+def language_hint(detected: str | None, configured: str) -> str | None:
+    """A per-turn system note when the STT heard a language other than the configured one."""
+    if not detected:
+        return None
+    base = detected.split("-")[0].lower()
+    if configured != "multi" and base == configured.split("-")[0].lower():
+        return None
+    return f"The user's last message was in {language_name(base)}. Reply in {language_name(base)}."
+
+
+class ConversationAgent(Agent):
+    """Answers every user turn. ``tools`` and ``extra_instructions`` come from other modules."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        tools: Sequence[llm.Tool | llm.Toolset] = (),
+        extra_instructions: str | None = None,
+    ) -> None:
+        super().__init__(
+            instructions=build_instructions(config, extra_instructions), tools=list(tools)
+        )
+        self.config = config
+        self._heard_language: str | None = None
+
+    async def on_enter(self) -> None:
+        self.session.on("user_input_transcribed", self._on_transcribed)
+        greeting = self.config.default_greeting()
+        if (
+            self.session.tts is None
+            and self.session.llm is not None
+            and not isinstance(self.session.llm, llm.LLM)
+        ):
+            # A realtime model speaks for itself; ask it to say the greeting verbatim.
+            self.session.generate_reply(instructions=f"Say exactly this greeting: {greeting}")
+        else:
+            self.session.say(greeting)
+
+    async def on_exit(self) -> None:
+        self.session.off("user_input_transcribed", self._on_transcribed)
+
+    def _on_transcribed(self, event: UserInputTranscribedEvent) -> None:
+        if event.is_final and event.language:
+            self._heard_language = str(event.language)
+
+    async def on_user_turn_completed(
+        self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
+    ) -> None:
+        hint = language_hint(self._heard_language, self.config.language)
+        if hint:
+            turn_ctx.add_message(role="system", content=hint)
+
+
+AGENT_CLASSES: dict[str, type[ConversationAgent]] = {
+    "conversation": ConversationAgent,
+    # "meeting": MeetingAgent,  -- added by agent/meeting/
+}
+
+
+def build_agent(
+    config: AgentConfig,
+    *,
+    tools: Sequence[llm.Tool | llm.Toolset] = (),
+    extra_instructions: str | None = None,
+) -> Agent:
+    cls = AGENT_CLASSES.get(config.mode)
+    if cls is None:
+        logger.error("no agent for mode %r yet; using conversation mode", config.mode)
+        cls = ConversationAgent
+    return cls(config, tools=tools, extra_instructions=extra_instructions)

@@ -1,0 +1,1 @@
+"""Meeting mode: transcript, addressing, transcript questions, console asks, the summary."""

@@ -1,0 +1,120 @@
+"""Questions from the meeting console: the ``parley.ask`` RPC and saying them aloud.
+
+The backend calls RPC ``parley.ask`` on the agent participant with ``{"question": str}``.
+The handler validates, queues the question and answers ``{"ok": true}`` at once (speaking
+can take longer than an RPC may wait). The queue speaks each question at the next pause, so
+the agent never talks over people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from livekit import rtc
+
+logger = logging.getLogger("parley.meeting.console")
+
+ASK_METHOD = "parley.ask"
+MAX_QUESTION_CHARS = 500
+QUIET_BEFORE_SPEAKING_S = 0.8
+MAX_QUEUED = 10
+
+
+def parse_ask_payload(payload: str) -> str:
+    """The question from an RPC payload, or ``rtc.RpcError`` with a clear message."""
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise rtc.RpcError(1400, 'payload must be JSON {"question": str}') from exc
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        raise rtc.RpcError(1400, 'payload must be JSON {"question": str}')
+    question = " ".join(data["question"].split())
+    if not question:
+        raise rtc.RpcError(1400, "question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise rtc.RpcError(1413, f"question longer than {MAX_QUESTION_CHARS} characters")
+    return question
+
+
+def phrase_for_meeting(question: str) -> str:
+    return f"A question from the meeting console: {question}"
+
+
+class ConsoleAsks:
+    """Queue of console questions, spoken one by one when the meeting is quiet.
+
+    ``is_quiet`` reports whether nobody is speaking (and the agent is not speaking);
+    ``speak`` says a sentence and returns when it has played.
+    """
+
+    def __init__(
+        self,
+        speak: Callable[[str], Awaitable[None]],
+        is_quiet: Callable[[], bool],
+        on_asked: Callable[[str], None] | None = None,
+        quiet_s: float = QUIET_BEFORE_SPEAKING_S,
+    ) -> None:
+        self._speak = speak
+        self._is_quiet = is_quiet
+        self._on_asked = on_asked
+        self._quiet_s = quiet_s
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=MAX_QUEUED)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def submit(self, question: str) -> None:
+        try:
+            self._queue.put_nowait(question)
+        except asyncio.QueueFull as exc:
+            raise rtc.RpcError(1429, "too many questions waiting; try again shortly") from exc
+
+    async def handle_rpc(self, data: rtc.RpcInvocationData) -> str:
+        question = parse_ask_payload(data.payload)
+        self.submit(question)
+        logger.info("console question queued (from %s, %d chars)", data.caller_identity,
+                    len(question))  # fmt: skip
+        return json.dumps({"ok": True})
+
+    async def _wait_for_quiet(self) -> None:
+        quiet_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._is_quiet():
+                quiet_since = quiet_since or loop.time()
+                if loop.time() - quiet_since >= self._quiet_s:
+                    return
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.1)
+
+    async def _run(self) -> None:
+        while True:
+            question = await self._queue.get()
+            try:
+                await self._wait_for_quiet()
+                if self._on_asked is not None:
+                    self._on_asked(question)
+                await self._speak(phrase_for_meeting(question))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("could not put a console question to the meeting")
+
+
+def register_ask_rpc(room: rtc.Room, asks: ConsoleAsks) -> None:
+    room.local_participant.register_rpc_method(ASK_METHOD, asks.handle_rpc)

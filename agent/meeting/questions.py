@@ -1,0 +1,157 @@
+"""Answer questions about the meeting from the transcript, never beyond it.
+
+``answer_question`` turns a request ("what did Ana say about the budget?", "what was
+decided?", "summarise so far") into an :class:`Answer`: the transcript lines that answer it,
+a grounding note for the model, and a plain extractive answer that needs no model at all.
+When the transcript has nothing, ``found`` is false and ``text`` says so honestly; the agent
+speaks that sentence itself instead of letting a model guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from parley_agent.meeting.retrieval import (
+    ActionItem,
+    find_action_items,
+    find_decisions,
+    find_said,
+)
+from parley_agent.meeting.transcript import Segment, TranscriptStore
+
+Kind = Literal["said", "decisions", "actions", "summary", "general"]
+
+_SAID = re.compile(
+    r"\bwhat (?:did|has|have|does|was) (?P<speaker>[a-z][a-z' -]{0,40}?) "
+    r"(?:say|said|mention|mentioned|think|thought|propose|proposed|suggest|suggested|"
+    r"want|wanted|talk|talked|been saying|saying)"
+    r"(?: (?:about|on|regarding|concerning|re) (?P<topic>.+))?$",
+    re.IGNORECASE,
+)
+_SAID_ALT = re.compile(
+    r"\b(?:did|has) (?P<speaker>[a-z][a-z' -]{0,40}?) (?:say|said|mention|mentioned|talk) "
+    r"(?:anything )?(?:about|on|regarding) (?P<topic>.+)$",
+    re.IGNORECASE,
+)
+_DECISIONS = re.compile(
+    r"\b(decided|decide|decision|decisions|agreed|agree on|agreement|conclusion|settled)\b", re.I
+)
+_ACTIONS = re.compile(
+    r"\b(action items?|to-?dos?|next steps|who (?:is|'s) (?:doing|taking|handling)|follow[- ]ups?|"
+    r"owners?|assigned|tasks?)\b",
+    re.I,
+)
+_SUMMARY = re.compile(
+    r"\b(summari[sz]e|summary|recap|so far|catch (?:me|us) up|what (?:have|did) (?:we|i) miss"
+    r"|what'?s been (?:said|discussed)|sum up|overview)\b",
+    re.I,
+)
+
+MAX_EXCERPTS = 8
+
+
+@dataclass
+class Answer:
+    kind: Kind
+    found: bool
+    text: str  # extractive answer, or the honest "not in the transcript" sentence
+    excerpts: list[Segment] = field(default_factory=list)
+    actions: list[ActionItem] = field(default_factory=list)
+
+    def grounding(self) -> str:
+        """What the model is shown to phrase its answer (and told not to go beyond)."""
+        if not self.found:
+            return (
+                "The meeting transcript does not contain the answer. Say exactly this and "
+                f"nothing more: {self.text}"
+            )
+        lines = [s.line() for s in self.excerpts]
+        lines += [f"ACTION ITEM — owner: {a.owner}; task: {a.task}" for a in self.actions]
+        body = "\n".join(dict.fromkeys(lines))
+        return (
+            "Answer the question using only these lines from the meeting transcript. Name who "
+            "said what. If they do not answer the question, say the transcript does not say.\n"
+            f"{body}"
+        )
+
+
+def _clean(text: str) -> str:
+    return text.strip().rstrip("?.!, ").strip()
+
+
+def classify(question: str) -> tuple[Kind, str | None, str | None]:
+    """The kind of request and, for "said", the speaker and topic."""
+    q = _clean(" ".join(question.split()))
+    for pattern in (_SAID, _SAID_ALT):
+        m = pattern.search(q)
+        if m:
+            speaker = _clean(m.group("speaker"))
+            if speaker.lower() not in {"we", "you", "they", "i", "people", "everyone", "somebody"}:
+                topic = m.group("topic")
+                return "said", speaker, (_clean(topic) if topic else None)
+    if _SUMMARY.search(q):
+        return "summary", None, None
+    if _ACTIONS.search(q):
+        return "actions", None, None
+    if _DECISIONS.search(q):
+        return "decisions", None, None
+    return "general", None, None
+
+
+def _quote(segments: list[Segment]) -> str:
+    return " ".join(f'{s.speaker} said: "{s.text}"' for s in segments)
+
+
+def answer_question(store: TranscriptStore, question: str) -> Answer:
+    kind, speaker, topic = classify(question)
+    if kind == "said":
+        return _answer_said(store, speaker or "", topic)
+    if kind == "decisions":
+        found = find_decisions(store)[-MAX_EXCERPTS:]
+        if not found:
+            return Answer(kind, False, "I haven't heard any decision in this meeting so far.")
+        return Answer(kind, True, "Decisions so far: " + _quote(found), found)
+    if kind == "actions":
+        actions = find_action_items(store)
+        if not actions:
+            return Answer(kind, False, "I haven't heard any action items in this meeting so far.")
+        text = "Action items: " + "; ".join(f"{a.owner} will {a.task}" for a in actions) + "."
+        return Answer(kind, True, text, actions=actions)
+    if kind == "summary":
+        return summarise_so_far(store)
+    return Answer("general", True, "")
+
+
+def _answer_said(store: TranscriptStore, speaker: str, topic: str | None) -> Answer:
+    segments, names = find_said(store, speaker, topic)
+    if not names:
+        return Answer("said", False, f"I haven't heard anyone called {speaker} in this meeting.")
+    who = names[0]
+    if not segments:
+        about = f" about {topic}" if topic else ""
+        return Answer("said", False, f"The transcript has nothing from {who}{about}.")
+    segments = segments[-MAX_EXCERPTS:]
+    return Answer("said", True, _quote(segments), segments)
+
+
+def summarise_so_far(store: TranscriptStore) -> Answer:
+    participants = [s for s in store.segments if s.role == "participant"]
+    if not participants:
+        return Answer("summary", False, "Nothing has been said in this meeting yet.")
+    speakers = store.speakers()
+    decisions = find_decisions(store)
+    actions = find_action_items(store)
+    parts = [f"So far {len(speakers)} people have spoken: {', '.join(speakers)}."]
+    if decisions:
+        parts.append("Decisions: " + _quote(decisions[-3:]))
+    if actions:
+        parts.append(
+            "Action items: " + "; ".join(f"{a.owner} will {a.task}" for a in actions[-5:]) + "."
+        )
+    if not decisions and not actions:
+        parts.append("Most recently, " + _quote(participants[-2:]))
+    # The model sees a bounded window of the latest lines to write a fuller summary.
+    excerpts = participants[-40:]
+    return Answer("summary", True, " ".join(parts), excerpts, actions)

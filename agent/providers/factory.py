@@ -1,0 +1,203 @@
+"""Turn a ``ProviderPlan`` into provider objects (with FallbackAdapters for chains).
+
+Local models are loaded once per process and shared by the sessions of that process; the
+worker's prewarm calls ``preload_local_models`` so the first job does not pay for loading.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from livekit.agents import llm as lk_llm
+from livekit.agents import stt as lk_stt
+from livekit.agents import tts as lk_tts
+from livekit.agents import vad as lk_vad
+
+from parley_agent.providers import selection as sel
+from parley_agent.providers.espeak_tts import EspeakTTS
+from parley_agent.providers.model_packs import (
+    ModelUnavailableError,
+    ResolvedModel,
+    resolve_piper,
+    resolve_whisper,
+)
+from parley_agent.settings import AgentSettings
+from parley_common.agent_config import AgentConfig
+
+logger = logging.getLogger("parley.providers")
+
+CACHE_DIR = Path.home() / ".cache" / "parley" / "models"
+
+_load_lock = threading.Lock()
+_whisper: tuple[object, ResolvedModel] | None = None
+_piper: tuple[object, ResolvedModel] | None = None
+
+
+def whisper_model(settings: AgentSettings) -> tuple[object, ResolvedModel]:
+    global _whisper
+    with _load_lock:
+        if _whisper is None:
+            from parley_agent.providers.whisper_stt import load_whisper
+
+            resolved = resolve_whisper(settings.whisper_model)
+            _whisper = (load_whisper(resolved, threads=settings.whisper_threads), resolved)
+        return _whisper
+
+
+def piper_voice(settings: AgentSettings) -> tuple[object, ResolvedModel]:
+    global _piper
+    with _load_lock:
+        if _piper is None:
+            from parley_agent.providers.piper_tts import load_piper
+
+            resolved = resolve_piper(settings.piper_voice)
+            _piper = (load_piper(resolved, download_dir=CACHE_DIR / "piper"), resolved)
+        return _piper
+
+
+def preload_local_models(settings: AgentSettings, plan: sel.ProviderPlan) -> None:
+    """Load the local models the plan may use (primary or fallback). Errors propagate."""
+    if plan.uses(sel.WHISPER):
+        whisper_model(settings)
+    if plan.uses(sel.PIPER):
+        piper_voice(settings)
+
+
+@dataclass
+class Providers:
+    stt: lk_stt.STT | None
+    llm: lk_llm.LLM | lk_llm.RealtimeModel
+    tts: lk_tts.TTS | None
+
+
+def _openai_base(settings: AgentSettings) -> dict:
+    return {"base_url": settings.openai_base_url} if settings.openai_base_url else {}
+
+
+def _language_for_stt(config: AgentConfig) -> str | None:
+    return None if config.language == "multi" else config.language
+
+
+def _build_stt(name: str, settings: AgentSettings, config: AgentConfig) -> lk_stt.STT:
+    if name == sel.WHISPER:
+        from parley_agent.providers.whisper_stt import WhisperSTT
+
+        model, resolved = whisper_model(settings)
+        return WhisperSTT(model, model_name=resolved.describe(), language=_language_for_stt(config))
+    if name == sel.DEEPGRAM:
+        from livekit.plugins import deepgram
+
+        language = "multi" if config.language == "multi" else config.language
+        return deepgram.STT(model=settings.deepgram_model, language=language)
+    if name == sel.OPENAI_STT:
+        from livekit.plugins import openai
+
+        lang = _language_for_stt(config)
+        return openai.STT(
+            model=settings.openai_stt_model,
+            language=lang or "en",
+            detect_language=lang is None,
+            use_realtime=False,  # one request per VAD-cut utterance, like Whisper locally
+            **_openai_base(settings),
+        )
+    raise ModelUnavailableError(f"unknown STT provider {name}")
+
+
+def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.RealtimeModel:
+    from livekit.plugins import openai
+
+    if name == sel.OPENAI_LLM:
+        return openai.LLM(
+            model=settings.openai_llm_model,
+            api_key=settings.openai_api_key,
+            **_openai_base(settings),
+        )
+    if name == sel.REALTIME:
+        return openai.realtime.RealtimeModel(
+            model=settings.openai_realtime_model,
+            voice=settings.openai_voice,
+            api_key=settings.openai_api_key,
+        )
+    if name == sel.URL_LLM:
+        url = settings.llm_url
+    elif name == sel.LLAMACPP:
+        from parley_agent.providers.local_llm import local_llm_url, start_local_llm
+
+        url = local_llm_url()
+        if url is None:
+            # A room chose local although the worker did not start the runtime: start it
+            # in this job process (costs a model load, once per process).
+            url, _ = start_local_llm(
+                gguf=settings.llm_gguf,
+                threads=settings.llm_threads,
+                ctx=settings.llm_ctx,
+                cache_dir=CACHE_DIR / "llm",
+            )
+    else:
+        raise ModelUnavailableError(f"unknown LLM provider {name}")
+    return openai.LLM(
+        model=settings.llm_model,
+        base_url=url,
+        api_key=settings.llm_api_key or "not-needed",
+        temperature=0.3,  # small local models ramble at the default temperature
+        max_completion_tokens=settings.llm_max_tokens,
+        max_retries=0,  # the FallbackAdapter / session retry; the SDK's own retry hides errors
+    )
+
+
+def _build_tts(name: str, settings: AgentSettings, config: AgentConfig) -> lk_tts.TTS:
+    if name == sel.ESPEAK:
+        voice = config.voice if config.voice and settings.local_tts_engine == "espeak" else None
+        return EspeakTTS(voice=voice or settings.espeak_voice)
+    if name == sel.PIPER:
+        from parley_agent.providers.piper_tts import PiperTTS
+
+        voice, resolved = piper_voice(settings)
+        return PiperTTS(voice, voice_name=resolved.describe())
+    if name == sel.CARTESIA:
+        from livekit.plugins import cartesia
+
+        kwargs = {"voice": config.voice or settings.cartesia_voice}
+        return cartesia.TTS(
+            model=settings.cartesia_model,
+            language=None if config.language == "multi" else config.language.split("-")[0],
+            **{k: v for k, v in kwargs.items() if v},
+        )
+    if name == sel.OPENAI_TTS:
+        from livekit.plugins import openai
+
+        return openai.TTS(
+            model=settings.openai_tts_model,
+            voice=config.voice or settings.openai_voice,
+            response_format="pcm",  # raw 24 kHz PCM: no decoder between bytes and speaker
+            **_openai_base(settings),
+        )
+    raise ModelUnavailableError(f"unknown TTS provider {name}")
+
+
+def build_providers(
+    plan: sel.ProviderPlan,
+    settings: AgentSettings,
+    config: AgentConfig,
+    *,
+    vad: lk_vad.VAD | None = None,
+) -> Providers:
+    """Create the plan's providers. Raises ModelUnavailableError / ProviderConfigError."""
+    llm_chain = [_build_llm(name, settings) for name in plan.llm.chain]
+    if plan.realtime:
+        return Providers(stt=None, llm=llm_chain[0], tts=None)
+    assert plan.stt and plan.tts
+    stt_chain = [_build_stt(name, settings, config) for name in plan.stt.chain]
+    tts_chain = [_build_tts(name, settings, config) for name in plan.tts.chain]
+    stt = stt_chain[0] if len(stt_chain) == 1 else lk_stt.FallbackAdapter(stt_chain, vad=vad)
+    llm = (
+        llm_chain[0]
+        if len(llm_chain) == 1
+        else lk_llm.FallbackAdapter(llm_chain, attempt_timeout=10.0)  # type: ignore[arg-type]
+    )
+    # Piper is 22.05 kHz like eSpeak; a cloud voice may differ and the adapter resamples.
+    tts = tts_chain[0] if len(tts_chain) == 1 else lk_tts.FallbackAdapter(tts_chain)
+    return Providers(stt=stt, llm=llm, tts=tts)

@@ -1,0 +1,185 @@
+"""A deterministic OpenAI-compatible stub: chat completions, transcriptions, speech.
+
+Tests and ``scripts/bench_voice.py`` use it in place of paid providers. It follows the
+documented wire format (Chat Completions SSE chunks ending in ``data: [DONE]``;
+``/audio/transcriptions`` multipart in, JSON out; ``/audio/speech`` raw 24 kHz 16-bit PCM
+for ``response_format=pcm``) and adds configurable delays, so a benchmark can tell what
+Parley itself adds on top of provider latency.
+
+- The LLM answers ``"You said: <last user text>. <filler>"`` so tests can check that the
+  reply really follows the user's words; ``fail_llm`` makes it return HTTP 500.
+- The transcription result is whatever ``set_transcript`` (or ``POST /control``) last set:
+  the stub cannot hear, the caller knows what it played.
+- Speech is eSpeak NG's rendering of the text, resampled to 24 kHz.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from aiohttp import web
+
+FILLER = "That is all I have to say about it."
+
+
+@dataclass
+class StubDelays:
+    stt_s: float = 0.25  # request → transcript
+    ttft_s: float = 0.35  # request → first content token
+    ttfb_s: float = 0.10  # request → first audio byte
+    token_interval_s: float = 0.01
+
+
+@dataclass
+class StubState:
+    delays: StubDelays = field(default_factory=StubDelays)
+    transcript: str = ""
+    fail_llm: bool = False
+    chat_requests: list[dict] = field(default_factory=list)
+    stt_requests: int = 0
+    tts_requests: list[str] = field(default_factory=list)
+
+
+def _espeak_pcm24k(text: str) -> bytes:
+    import subprocess
+
+    import soxr
+
+    binary = shutil.which("espeak-ng") or shutil.which("espeak")
+    if binary is None:
+        return (np.sin(np.arange(24000) / 24000 * 2 * np.pi * 220) * 8000).astype("<i2").tobytes()
+    wav = subprocess.run(
+        [binary, "-v", "en-us", "--stdout", "--stdin"],
+        input=text.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    pcm = np.frombuffer(wav[44:], dtype="<i2").astype(np.float32)
+    return soxr.resample(pcm, 22050, 24000).astype("<i2").tobytes()
+
+
+def build_app(state: StubState) -> web.Application:
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        state.chat_requests.append(body)
+        if state.fail_llm:
+            return web.json_response(
+                {"error": {"message": "stub failure", "type": "server_error"}}, status=500
+            )
+        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+        last = users[-1].get("content", "") if users else ""
+        if isinstance(last, list):
+            last = " ".join(p.get("text", "") for p in last if isinstance(p, dict))
+        reply = f"You said: {str(last).strip().rstrip('.?!')}. {FILLER}"
+        created = int(time.time())
+        cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        model = body.get("model", "stub")
+
+        def chunk(delta: dict, finish: str | None = None) -> bytes:
+            data = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+            return f"data: {json.dumps(data)}\n\n".encode()
+
+        if not body.get("stream"):
+            await asyncio.sleep(state.delays.ttft_s)
+            return web.json_response({
+                "id": cid, "object": "chat.completion", "created": created, "model": model,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": reply}}],
+            })  # fmt: skip
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        await asyncio.sleep(state.delays.ttft_s)
+        await resp.write(chunk({"role": "assistant", "content": ""}))
+        for i, word in enumerate(reply.split(" ")):
+            await resp.write(chunk({"content": word if i == 0 else " " + word}))
+            await asyncio.sleep(state.delays.token_interval_s)
+        await resp.write(chunk({}, "stop"))
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+    async def transcriptions(request: web.Request) -> web.Response:
+        await request.read()
+        state.stt_requests += 1
+        await asyncio.sleep(state.delays.stt_s)
+        text = state.transcript
+        return web.json_response({"text": text, "language": "english", "duration": 1.0})
+
+    async def speech(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        text = str(body.get("input", ""))
+        state.tts_requests.append(text)
+        started = time.monotonic()
+        pcm = await asyncio.to_thread(_espeak_pcm24k, text)
+        await asyncio.sleep(max(0.0, state.delays.ttfb_s - (time.monotonic() - started)))
+        resp = web.StreamResponse(headers={"content-type": "audio/pcm"})
+        await resp.prepare(request)
+        step = 4800  # 100 ms at 24 kHz, 16-bit
+        for offset in range(0, len(pcm), step):
+            await resp.write(pcm[offset : offset + step])
+        await resp.write_eof()
+        return resp
+
+    async def control(request: web.Request) -> web.Response:
+        body = await request.json()
+        if "transcript" in body:
+            state.transcript = str(body["transcript"])
+        if "fail_llm" in body:
+            state.fail_llm = bool(body["fail_llm"])
+        return web.json_response({"ok": True})
+
+    async def models(_request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "stub", "object": "model"}]})
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/audio/transcriptions", transcriptions)
+    app.router.add_post("/v1/audio/speech", speech)
+    app.router.add_post("/control", control)
+    app.router.add_get("/v1/models", models)
+    return app
+
+
+class OpenAIStub:
+    """Runs the stub on loopback in a background thread (usable from sync or async code)."""
+
+    def __init__(self, delays: StubDelays | None = None) -> None:
+        self.state = StubState(delays=delays or StubDelays())
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> OpenAIStub:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(build_app(self.state), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def set_transcript(self, text: str) -> None:
+        self.state.transcript = text
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
