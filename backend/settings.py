@@ -33,11 +33,51 @@ class BackendSettings(BaseSettings):
     agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
 
     token_ttl_seconds: int = Field(default=900, ge=60, le=3600, alias="PARLEY_TOKEN_TTL_SECONDS")
+    # Who may call POST /api/token: None = open in development, API key in production.
+    token_open: bool | None = Field(default=None, alias="PARLEY_TOKEN_OPEN")
+    # Extra keys that may only mint tokens (frontend teams); management keys work too.
+    token_api_keys: str = Field(default="", alias="PARLEY_TOKEN_API_KEYS")
+    # Per-client token bucket for POST /api/token: sustained rate and burst size.
+    token_rate_per_minute: float = Field(default=120.0, gt=0, alias="PARLEY_TOKEN_RATE_PER_MINUTE")
+    token_rate_burst: int = Field(default=20, ge=1, alias="PARLEY_TOKEN_RATE_BURST")
+    # Take the client address from X-Forwarded-For (only behind a proxy you control).
+    trust_forwarded_for: bool = Field(default=False, alias="PARLEY_TRUST_FORWARDED_FOR")
+
+    log_level: str = Field(default="INFO", alias="PARLEY_LOG_LEVEL")
+    # json (one object per line, for collectors) or text (for humans).
+    log_format: Literal["json", "text"] = Field(default="json", alias="PARLEY_LOG_FORMAT")
+    # How long /ready waits for the database and the LiveKit API.
+    ready_timeout_seconds: float = Field(default=3.0, gt=0, le=30, alias="PARLEY_READY_TIMEOUT")
     web_dist: Path = Field(default=REPO_ROOT / "web" / "dist", alias="PARLEY_WEB_DIST")
+
+    # Meeting bridge (backend/meetings, docs/meeting-bridge.md).
+    meeting_baas_api_key: str = Field(default="", alias="MEETING_BAAS_API_KEY")
+    meeting_baas_base_url: str = Field(
+        default="https://api.meetingbaas.com", alias="MEETING_BAAS_BASE_URL"
+    )
+    # Svix secret (whsec_...) of the account webhook; empty = that endpoint is off.
+    meeting_baas_webhook_secret: str = Field(default="", alias="MEETING_BAAS_WEBHOOK_SECRET")
+    meeting_audio_frequency: Literal[16000, 24000, 32000, 48000] = Field(
+        default=16000, alias="MEETING_BAAS_AUDIO_FREQUENCY"
+    )
+    meeting_bot_name: str = Field(default="Parley", min_length=1, alias="MEETING_BOT_NAME")
+    # Where Meeting BaaS reaches this backend (https://host); empty = the request's own URL.
+    public_url: str = Field(default="", alias="PARLEY_PUBLIC_URL")
 
     @property
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    @property
+    def token_key_set(self) -> frozenset[str]:
+        extra = frozenset(k.strip() for k in self.token_api_keys.split(",") if k.strip())
+        return self.api_key_set | extra
+
+    @property
+    def token_endpoint_open(self) -> bool:
+        if self.token_open is not None:
+            return self.token_open
+        return self.environment == "development"
 
     @property
     def public_livekit_url(self) -> str:

@@ -2,3 +2,5 @@
 
 Add one import line per concern that owns tables (e.g. history, meetings).
 """
+
+from parley_backend import history_tables  # noqa: F401

@@ -4,35 +4,44 @@ from __future__ import annotations
 
 import datetime
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Request
 
+from parley_backend.auth import client_key, require_token_caller
+from parley_backend.errors import ApiError
+from parley_backend.observability import Metrics
+from parley_backend.rate_limit import TokenBucketLimiter, retry_after_header
+from parley_backend.schemas import ERROR_RESPONSES, TokenRequest, TokenResponse
 from parley_backend.settings import BackendSettings
 from parley_backend.tokens import TokenRequestParams, mint_participant_token
-from parley_backend.validation import DisplayName, Identity, RoomName, new_identity, new_room_name
+from parley_backend.validation import new_identity, new_room_name
 from parley_common.agent_config import AgentConfig
 
 router = APIRouter(tags=["token"])
 
 
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    room_name: RoomName | None = None
-    participant_identity: Identity | None = None
-    participant_name: DisplayName | None = None
-    agent_config: AgentConfig | None = None
-    ttl_seconds: int | None = Field(default=None, ge=60, le=3600)
-
-
-class TokenResponse(BaseModel):
-    server_url: str
-    participant_token: str
-    room_name: str
-    participant_identity: str
+async def _rate_limit(request: Request) -> None:
+    limiter: TokenBucketLimiter = request.app.state.token_limiter
+    wait = limiter.acquire(client_key(request))
+    if wait > 0:
+        metrics: Metrics = request.app.state.metrics
+        metrics.rate_limited.labels("/api/token").inc()
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many token requests; retry later",
+            {"retry_after_seconds": round(wait, 3)},
+            headers={"Retry-After": retry_after_header(wait)},
+        )
 
 
-@router.post("/api/token", response_model=TokenResponse)
+@router.post(
+    "/api/token",
+    response_model=TokenResponse,
+    # Auth before the limiter: unauthenticated floods must not drain a real caller's bucket.
+    dependencies=[Depends(require_token_caller), Depends(_rate_limit)],
+    responses=ERROR_RESPONSES,
+    summary="Mint a participant token that joins a room and dispatches the agent",
+)
 async def create_token(request: Request, body: TokenRequest | None = None) -> TokenResponse:
     settings: BackendSettings = request.app.state.settings
     body = body or TokenRequest()

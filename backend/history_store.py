@@ -1,0 +1,366 @@
+"""Reads and writes of session history, in one transaction per acknowledged request.
+
+A request is answered only after its transaction commits, so whatever the backend has
+acknowledged survives a restart; a resent request finds its primary key already there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from livekit.protocol.webhook import WebhookEvent
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from parley_backend.history_tables import (
+    session_participants,
+    sessions,
+    summaries,
+    turns,
+    webhook_events,
+)
+
+_ROOM_END_EVENTS = frozenset({"room_finished"})
+_PARTICIPANT_LEFT_EVENTS = frozenset({"participant_left", "participant_connection_aborted"})
+
+
+async def insert_ignore(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT unless the primary key exists. Returns whether a row was inserted."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported dialects are configured
+        raise RuntimeError(f"unsupported database dialect {dialect}")
+    result = await conn.execute(stmt)
+    return result.rowcount == 1
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: bool  # False: this event id was already stored
+    session_id: str | None
+
+
+def _participant_kind(event: WebhookEvent) -> str:
+    kind = MessageToDict(event.participant).get("kind", "STANDARD")
+    return str(kind).lower()
+
+
+async def ingest_webhook(engine: AsyncEngine, event: WebhookEvent, raw_body: str) -> IngestResult:
+    """Store a verified event once and fold it into its session, atomically."""
+    now = time.time()
+    occurred = float(event.created_at) if event.created_at else now
+    room_sid = event.room.sid or None
+    room_name = event.room.name or None
+    async with engine.begin() as conn:
+        stored = await insert_ignore(
+            conn,
+            webhook_events,
+            {
+                "id": event.id,
+                "event": event.event,
+                "room_name": room_name,
+                "room_sid": room_sid,
+                "participant_identity": event.participant.identity or None,
+                "participant_sid": event.participant.sid or None,
+                "track_sid": event.track.sid or None,
+                "occurred_at": occurred,
+                "received_at": now,
+                "payload": raw_body,
+            },
+        )
+        if not stored or not room_sid or not room_name:
+            return IngestResult(stored, room_sid)
+        await _fold_into_session(conn, event, room_sid, room_name, occurred)
+    return IngestResult(True, room_sid)
+
+
+async def _fold_into_session(
+    conn: AsyncConnection, event: WebhookEvent, room_sid: str, room_name: str, occurred: float
+) -> None:
+    started = float(event.room.creation_time) if event.room.creation_time else occurred
+    # Events may arrive out of order: any event of a room creates its session.
+    await insert_ignore(
+        conn,
+        sessions,
+        {
+            "id": room_sid,
+            "room_name": room_name,
+            "status": "active",
+            "started_at": started,
+            "room_metadata": event.room.metadata or None,
+        },
+    )
+    if event.event == "room_started":
+        await conn.execute(
+            update(sessions)
+            .where(sessions.c.id == room_sid)
+            .values(started_at=started, room_metadata=event.room.metadata or None)
+        )
+    elif event.event in _ROOM_END_EVENTS:
+        reason = None
+        if event.room_end_reason:
+            reason = MessageToDict(event).get("roomEndReason")
+        await conn.execute(
+            update(sessions)
+            .where(sessions.c.id == room_sid)
+            .values(status="ended", ended_at=occurred, end_reason=reason)
+        )
+    identity = event.participant.identity
+    if not identity:
+        return
+    await insert_ignore(
+        conn,
+        session_participants,
+        {
+            "session_id": room_sid,
+            "identity": identity,
+            "participant_sid": event.participant.sid or None,
+            "name": event.participant.name or None,
+            "kind": _participant_kind(event),
+            "joined_at": occurred if event.event == "participant_joined" else None,
+        },
+    )
+    key = and_(
+        session_participants.c.session_id == room_sid,
+        session_participants.c.identity == identity,
+    )
+    if event.event == "participant_joined":
+        await conn.execute(
+            update(session_participants)
+            .where(key)
+            .values(joined_at=occurred, participant_sid=event.participant.sid or None)
+        )
+    elif event.event in _PARTICIPANT_LEFT_EVENTS:
+        await conn.execute(update(session_participants).where(key).values(left_at=occurred))
+
+
+# --------------------------------------------------------------------------- turns
+
+
+@dataclass(frozen=True)
+class TurnWrite:
+    id: str
+    room_name: str
+    room_sid: str | None
+    job_id: str | None
+    seq: int | None
+    speaker_identity: str
+    role: str
+    text: str
+    language: str | None
+    started_at: float | None
+    ended_at: float | None
+    interrupted: bool
+    latency: dict[str, float] | None
+
+
+async def _session_for_room(conn: AsyncConnection, room_name: str) -> str | None:
+    row = await conn.execute(
+        select(sessions.c.id)
+        .where(sessions.c.room_name == room_name)
+        .order_by(sessions.c.started_at.desc())
+        .limit(1)
+    )
+    return row.scalar_one_or_none()
+
+
+async def store_turn(engine: AsyncEngine, turn: TurnWrite) -> tuple[bool, dict[str, Any]]:
+    """Insert a turn once. Returns (inserted, the stored row)."""
+    async with engine.begin() as conn:
+        session_id = turn.room_sid or await _session_for_room(conn, turn.room_name)
+        values = {
+            "id": turn.id,
+            "session_id": session_id,
+            "room_name": turn.room_name,
+            "job_id": turn.job_id,
+            "seq": turn.seq,
+            "speaker_identity": turn.speaker_identity,
+            "role": turn.role,
+            "text": turn.text,
+            "language": turn.language,
+            "started_at": turn.started_at,
+            "ended_at": turn.ended_at,
+            "interrupted": turn.interrupted,
+            "latency": turn.latency,
+            "received_at": time.time(),
+        }
+        inserted = await insert_ignore(conn, turns, values)
+        row = (await conn.execute(select(turns).where(turns.c.id == turn.id))).mappings().one()
+    return inserted, dict(row)
+
+
+def same_turn(stored: dict[str, Any], turn: TurnWrite) -> bool:
+    """Whether a resent turn carries the same content as the stored one."""
+    return (
+        stored["room_name"] == turn.room_name
+        and stored["speaker_identity"] == turn.speaker_identity
+        and stored["role"] == turn.role
+        and stored["text"] == turn.text
+    )
+
+
+async def store_summary(
+    engine: AsyncEngine,
+    *,
+    summary_id: str,
+    room_name: str,
+    room_sid: str | None,
+    job_id: str | None,
+    text: str,
+    data: dict[str, Any] | None,
+) -> tuple[bool, dict[str, Any]]:
+    async with engine.begin() as conn:
+        session_id = room_sid or await _session_for_room(conn, room_name)
+        inserted = await insert_ignore(
+            conn,
+            summaries,
+            {
+                "id": summary_id,
+                "session_id": session_id,
+                "room_name": room_name,
+                "job_id": job_id,
+                "text": text,
+                "data": data,
+                "received_at": time.time(),
+            },
+        )
+        row = await conn.execute(select(summaries).where(summaries.c.id == summary_id))
+        return inserted, dict(row.mappings().one())
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def list_sessions(
+    engine: AsyncEngine, *, room_name: str | None, status: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    stmt = select(sessions).order_by(sessions.c.started_at.desc(), sessions.c.id)
+    if room_name:
+        stmt = stmt.where(sessions.c.room_name == room_name)
+    if status:
+        stmt = stmt.where(sessions.c.status == status)
+    async with engine.connect() as conn:
+        rows = await conn.execute(stmt.limit(limit).offset(offset))
+        return [dict(r) for r in rows.mappings()]
+
+
+async def get_session(engine: AsyncEngine, session_id: str) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        row = (
+            (await conn.execute(select(sessions).where(sessions.c.id == session_id)))
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            return None
+        people = await conn.execute(
+            select(session_participants)
+            .where(session_participants.c.session_id == session_id)
+            .order_by(session_participants.c.joined_at, session_participants.c.identity)
+        )
+        counts = await conn.execute(
+            select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
+        )
+        return {
+            **dict(row),
+            "participants": [dict(p) for p in people.mappings()],
+            "turn_count": counts.scalar_one(),
+        }
+
+
+async def session_events(
+    engine: AsyncEngine, session_id: str, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(webhook_events)
+        .where(webhook_events.c.room_sid == session_id)
+        .order_by(webhook_events.c.occurred_at, webhook_events.c.received_at)
+        .limit(limit)
+        .offset(offset)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(stmt)).mappings().all()
+    out = []
+    for row in rows:
+        item = dict(row)
+        item["payload"] = json.loads(item["payload"])
+        out.append(item)
+    return out
+
+
+def _turn_order() -> tuple[Any, ...]:
+    # Speech start is the natural order; turns without one fall back to arrival.
+    return (func.coalesce(turns.c.started_at, turns.c.received_at), turns.c.seq, turns.c.id)
+
+
+async def session_transcript(
+    engine: AsyncEngine, session_id: str, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(turns)
+        .where(turns.c.session_id == session_id)
+        .order_by(*_turn_order())
+        .limit(limit)
+        .offset(offset)
+    )
+    async with engine.connect() as conn:
+        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def room_transcript(engine: AsyncEngine, room_name: str, *, limit: int) -> list[dict]:
+    """The last ``limit`` turns of a room across its sessions, oldest first."""
+    stmt = (
+        select(turns)
+        .where(turns.c.room_name == room_name)
+        .order_by(*(c.desc() for c in _turn_order()))
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    return rows[::-1]
+
+
+async def participant_turns(engine: AsyncEngine, identity: str, *, limit: int) -> list[dict]:
+    stmt = (
+        select(turns)
+        .where(turns.c.speaker_identity == identity)
+        .order_by(*(c.desc() for c in _turn_order()))
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    return rows[::-1]
+
+
+async def recent_summaries(
+    engine: AsyncEngine, *, room_name: str | None, session_ids: list[str] | None, limit: int
+) -> list[dict[str, Any]]:
+    stmt = select(summaries).order_by(summaries.c.received_at.desc()).limit(limit)
+    if room_name:
+        stmt = stmt.where(summaries.c.room_name == room_name)
+    elif session_ids is not None:
+        stmt = stmt.where(summaries.c.session_id.in_(session_ids))
+    async with engine.connect() as conn:
+        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def sessions_of_participant(engine: AsyncEngine, identity: str, *, limit: int) -> list[str]:
+    stmt = (
+        select(session_participants.c.session_id)
+        .where(session_participants.c.identity == identity)
+        .order_by(session_participants.c.joined_at.desc())
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(stmt)).scalars())

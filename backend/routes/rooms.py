@@ -1,0 +1,195 @@
+"""Management API: rooms and explicit agent dispatches on the LiveKit server."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from livekit import api
+
+from parley_backend.auth import require_api_key
+from parley_backend.errors import ApiError
+from parley_backend.livekit_service import get_livekit, livekit_errors
+from parley_backend.schemas import (
+    UPSTREAM_RESPONSES,
+    DispatchCreate,
+    DispatchList,
+    DispatchOut,
+    RoomCreate,
+    RoomCreated,
+    RoomList,
+    RoomOut,
+    ts_to_datetime,
+)
+from parley_backend.settings import BackendSettings
+from parley_backend.validation import NAME_PATTERN, new_room_name
+from parley_common.agent_config import AgentConfig
+
+logger = logging.getLogger("parley.backend.rooms")
+router = APIRouter(
+    prefix="/api/rooms",
+    tags=["rooms"],
+    dependencies=[Depends(require_api_key)],
+    responses=UPSTREAM_RESPONSES,
+)
+
+RoomPath = Annotated[str, Path(pattern=NAME_PATTERN, description="Room name")]
+DispatchIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Dispatch id")]
+LiveKit = Annotated[api.LiveKitAPI, Depends(get_livekit)]
+
+
+def _room_out(room: api.Room) -> RoomOut:
+    return RoomOut(
+        sid=room.sid,
+        name=room.name,
+        metadata=room.metadata,
+        empty_timeout=room.empty_timeout,
+        max_participants=room.max_participants,
+        num_participants=room.num_participants,
+        created_at=ts_to_datetime(float(room.creation_time)) if room.creation_time else None,
+    )
+
+
+def _dispatch_out(dispatch: api.AgentDispatch) -> DispatchOut:
+    created = dispatch.state.created_at  # nanoseconds
+    return DispatchOut(
+        id=dispatch.id,
+        agent_name=dispatch.agent_name,
+        room=dispatch.room,
+        metadata=dispatch.metadata,
+        created_at=ts_to_datetime(created / 1e9) if created else None,
+        jobs=len(dispatch.state.jobs),
+    )
+
+
+async def _create_dispatch(
+    lkapi: api.LiveKitAPI, room: str, agent_name: str, config: AgentConfig
+) -> api.AgentDispatch:
+    async with livekit_errors("create dispatch"):
+        return await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(
+                agent_name=agent_name, room=room, metadata=config.to_metadata()
+            )
+        )
+
+
+async def _find_room(lkapi: api.LiveKitAPI, name: str) -> api.Room | None:
+    async with livekit_errors("list rooms"):
+        found = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[name]))
+    return found.rooms[0] if found.rooms else None
+
+
+@router.post("", response_model=RoomCreated, status_code=201, summary="Create a room")
+async def create_room(request: Request, body: RoomCreate, lkapi: LiveKit) -> RoomCreated:
+    """Create a room and (by default) explicitly dispatch the agent into it.
+
+    If the dispatch fails the room is deleted again, so a failed call leaves nothing behind.
+    An existing room of that name is refused (409) rather than silently reused.
+    """
+    settings: BackendSettings = request.app.state.settings
+    name = body.name or new_room_name()
+    if body.name and await _find_room(lkapi, name) is not None:
+        raise ApiError(409, "conflict", f"room {name!r} already exists")
+    async with livekit_errors("create room"):
+        room = await lkapi.room.create_room(
+            api.CreateRoomRequest(
+                name=name,
+                metadata=body.metadata or "",
+                empty_timeout=body.empty_timeout,
+                max_participants=body.max_participants,
+            )
+        )
+    dispatch = None
+    if body.dispatch_agent:
+        try:
+            dispatch = await _create_dispatch(
+                lkapi,
+                name,
+                body.agent_name or settings.agent_name,
+                body.agent_config or AgentConfig(),
+            )
+        except ApiError:
+            try:
+                async with livekit_errors("delete room"):
+                    await lkapi.room.delete_room(api.DeleteRoomRequest(room=name))
+            except ApiError:
+                logger.error("room left behind after a failed dispatch", extra={"room": name})
+            raise
+    logger.info(
+        "room created",
+        extra={"room": name, "dispatch_id": dispatch.id if dispatch else None},
+    )
+    return RoomCreated(room=_room_out(room), dispatch=_dispatch_out(dispatch) if dispatch else None)
+
+
+@router.get("", response_model=RoomList, summary="List active rooms")
+async def list_rooms(lkapi: LiveKit) -> RoomList:
+    async with livekit_errors("list rooms"):
+        found = await lkapi.room.list_rooms(api.ListRoomsRequest())
+    return RoomList(rooms=[_room_out(r) for r in found.rooms])
+
+
+@router.get("/{room_name}", response_model=RoomOut, summary="Get one room")
+async def get_room(room_name: RoomPath, lkapi: LiveKit) -> RoomOut:
+    room = await _find_room(lkapi, room_name)
+    if room is None:
+        raise ApiError(404, "not_found", f"room {room_name!r} not found")
+    return _room_out(room)
+
+
+@router.delete("/{room_name}", status_code=204, summary="Delete a room (disconnects everyone)")
+async def delete_room(room_name: RoomPath, lkapi: LiveKit) -> Response:
+    if await _find_room(lkapi, room_name) is None:
+        raise ApiError(404, "not_found", f"room {room_name!r} not found")
+    async with livekit_errors("delete room"):
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+    logger.info("room deleted", extra={"room": room_name})
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{room_name}/dispatches",
+    response_model=DispatchOut,
+    status_code=201,
+    summary="Dispatch an agent into a room",
+)
+async def create_dispatch(
+    request: Request,
+    body: DispatchCreate,
+    room_name: RoomPath,
+    lkapi: LiveKit,
+) -> DispatchOut:
+    settings: BackendSettings = request.app.state.settings
+    dispatch = await _create_dispatch(
+        lkapi, room_name, body.agent_name or settings.agent_name, body.agent_config or AgentConfig()
+    )
+    logger.info("dispatch created", extra={"room": room_name, "dispatch_id": dispatch.id})
+    return _dispatch_out(dispatch)
+
+
+@router.get(
+    "/{room_name}/dispatches", response_model=DispatchList, summary="List a room's dispatches"
+)
+async def list_dispatches(room_name: RoomPath, lkapi: LiveKit) -> DispatchList:
+    async with livekit_errors("list dispatches"):
+        found = await lkapi.agent_dispatch.list_dispatch(room_name)
+    return DispatchList(dispatches=[_dispatch_out(d) for d in found])
+
+
+@router.delete(
+    "/{room_name}/dispatches/{dispatch_id}", status_code=204, summary="Delete a dispatch"
+)
+async def delete_dispatch(
+    room_name: RoomPath,
+    dispatch_id: DispatchIdPath,
+    lkapi: LiveKit,
+) -> Response:
+    async with livekit_errors("list dispatches"):
+        existing = await lkapi.agent_dispatch.list_dispatch(room_name)
+    if not any(d.id == dispatch_id for d in existing):
+        raise ApiError(404, "not_found", f"dispatch {dispatch_id!r} not found in {room_name!r}")
+    async with livekit_errors("delete dispatch"):
+        await lkapi.agent_dispatch.delete_dispatch(dispatch_id, room_name)
+    logger.info("dispatch deleted", extra={"room": room_name, "dispatch_id": dispatch_id})
+    return Response(status_code=204)

@@ -1,0 +1,303 @@
+"""Request and response models of the HTTP API (they are also its OpenAPI schema)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from parley_backend.validation import NAME_PATTERN, DisplayName, Identity, RoomName
+from parley_common.agent_config import AgentConfig
+
+
+def ts_to_datetime(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (401, "Missing or wrong credentials"),
+        (422, "Invalid request"),
+        (429, "Rate limited (see Retry-After)"),
+    )
+}
+UPSTREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"model": ErrorBody, "description": "Not found"},
+    409: {"model": ErrorBody, "description": "Conflict"},
+    502: {"model": ErrorBody, "description": "LiveKit server failed or unreachable"},
+}
+
+# Idempotency keys and LiveKit ids: printable, no spaces, bounded.
+IdKey = Field(pattern=r"^[A-Za-z0-9_.:@/-]{1,200}$")
+SID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+# --------------------------------------------------------------------------- token
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    room_name: RoomName | None = None
+    participant_identity: Identity | None = None
+    participant_name: DisplayName | None = None
+    agent_config: AgentConfig | None = None
+    ttl_seconds: int | None = Field(default=None, ge=60, le=3600)
+
+
+class TokenResponse(BaseModel):
+    server_url: str
+    participant_token: str
+    room_name: str
+    participant_identity: str
+
+
+# --------------------------------------------------------------------------- rooms
+
+
+class RoomCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: RoomName | None = Field(default=None, description="Generated when absent")
+    metadata: str | None = Field(default=None, max_length=16 * 1024)
+    empty_timeout: int = Field(
+        default=300, ge=1, le=86_400, description="Seconds an empty room is kept"
+    )
+    max_participants: int = Field(default=0, ge=0, le=1000, description="0 means no limit")
+    dispatch_agent: bool = Field(default=True, description="Create an explicit agent dispatch")
+    agent_name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    agent_config: AgentConfig | None = None
+
+
+class DispatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    agent_config: AgentConfig | None = None
+
+
+class RoomOut(BaseModel):
+    sid: str
+    name: str
+    metadata: str
+    empty_timeout: int
+    max_participants: int
+    num_participants: int
+    created_at: datetime | None
+
+
+class DispatchOut(BaseModel):
+    id: str
+    agent_name: str
+    room: str
+    metadata: str
+    created_at: datetime | None
+    jobs: int
+
+
+class RoomCreated(BaseModel):
+    room: RoomOut
+    dispatch: DispatchOut | None
+
+
+class RoomList(BaseModel):
+    rooms: list[RoomOut]
+
+
+class DispatchList(BaseModel):
+    dispatches: list[DispatchOut]
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class ParticipantOut(BaseModel):
+    identity: str
+    participant_sid: str | None
+    name: str | None
+    kind: str | None
+    joined_at: datetime | None
+    left_at: datetime | None
+
+
+class SessionOut(BaseModel):
+    id: str
+    room_name: str
+    status: Literal["active", "ended"]
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    room_metadata: str | None
+
+
+class SessionDetail(SessionOut):
+    participants: list[ParticipantOut]
+    turn_count: int
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
+
+
+class EventOut(BaseModel):
+    id: str
+    event: str
+    room_name: str | None
+    participant_identity: str | None
+    track_sid: str | None
+    occurred_at: datetime | None
+    received_at: datetime | None
+    payload: dict[str, Any]
+
+
+class EventList(BaseModel):
+    events: list[EventOut]
+
+
+class TurnOut(BaseModel):
+    id: str
+    session_id: str | None
+    room_name: str
+    job_id: str | None
+    speaker_identity: str
+    role: Literal["user", "agent"]
+    text: str
+    language: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    interrupted: bool
+    latency: dict[str, float] | None
+
+
+class Transcript(BaseModel):
+    session_id: str
+    turns: list[TurnOut]
+
+
+# --------------------------------------------------------------------------- agent API
+
+
+def _reject_nul(value: str | None) -> str | None:
+    # Postgres text cannot hold NUL; refuse it on every database so both behave alike.
+    if value is not None and "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+LATENCY_PARTS = (
+    "e2e",
+    "end_of_turn_delay",
+    "transcription_delay",
+    "llm_ttft",
+    "tts_ttfb",
+    "on_user_turn_completed_delay",
+    "playback_latency",
+)
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    turn_id: str = IdKey
+    room_name: RoomName
+    room_sid: str | None = Field(default=None, pattern=SID_PATTERN)
+    job_id: str | None = Field(default=None, max_length=64)
+    seq: int | None = Field(default=None, ge=0, le=10_000_000)
+    speaker_identity: str = Field(min_length=1, max_length=256)
+    role: Literal["user", "agent"]
+    text: str = Field(min_length=1, max_length=20_000)
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    interrupted: bool = False
+    latency: dict[str, float] | None = Field(
+        default=None, description=f"Seconds; keys among {', '.join(LATENCY_PARTS)}"
+    )
+
+    @field_validator("speaker_identity", "text", "job_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return _reject_nul(value)
+
+    @field_validator("latency")
+    @classmethod
+    def _known_parts(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        unknown = sorted(set(value) - set(LATENCY_PARTS))
+        if unknown:
+            raise ValueError(f"unknown latency parts {unknown}")
+        for key, seconds in value.items():
+            if not (0 <= seconds <= 3600):
+                raise ValueError(f"latency part {key} must be within 0..3600 seconds")
+        return value
+
+    @field_validator("ended_at")
+    @classmethod
+    def _ends_after_start(cls, value: datetime | None, info: Any) -> datetime | None:
+        started = info.data.get("started_at")
+        if value is not None and started is not None and value < started:
+            raise ValueError("ended_at is before started_at")
+        return value
+
+
+class TurnAck(BaseModel):
+    turn: TurnOut
+    duplicate: bool
+
+
+class SummaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary_id: str = IdKey
+    room_name: RoomName
+    room_sid: str | None = Field(default=None, pattern=SID_PATTERN)
+    job_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(min_length=1, max_length=50_000)
+    data: dict[str, Any] | None = Field(default=None, description="Structured extras (≤ 64 KB)")
+
+    @field_validator("text", "job_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return _reject_nul(value)
+
+    @field_validator("data")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value, allow_nan=False)) > 64 * 1024:
+            raise ValueError("data larger than 64 KB")
+        return value
+
+
+class SummaryOut(BaseModel):
+    id: str
+    session_id: str | None
+    room_name: str
+    job_id: str | None
+    text: str
+    received_at: datetime | None
+
+
+class SummaryAck(BaseModel):
+    summary: SummaryOut
+    duplicate: bool
+
+
+class ContextOut(BaseModel):
+    room_name: str | None
+    participant_identity: str | None
+    turns: list[TurnOut]
+    summaries: list[SummaryOut]

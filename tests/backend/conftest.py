@@ -1,0 +1,172 @@
+"""Backend test helpers: apps on a temp database (lifespan run), signed webhooks, Postgres."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from glob import glob
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from livekit import api
+
+from parley_backend.app import create_app
+from parley_backend.settings import BackendSettings
+from parley_common.devstack import free_port
+
+LK_KEY = "testkey"
+LK_SECRET = "test-secret-that-is-long-enough-for-hs256"
+AGENT_TOKEN = "agent-test-token"
+AGENT_AUTH = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> BackendSettings:
+    values: dict[str, Any] = {
+        "PARLEY_ENV": "development",
+        "PARLEY_DATA_DIR": str(data_dir),
+        "DATABASE_URL": None,
+        # Nothing listens here: tests that need LiveKit pass a real server's URL.
+        "LIVEKIT_URL": f"ws://127.0.0.1:{free_port()}",
+        "LIVEKIT_API_KEY": LK_KEY,
+        "LIVEKIT_API_SECRET": LK_SECRET,
+        "PARLEY_AGENT_TOKEN": AGENT_TOKEN,
+        "PARLEY_API_KEYS": "",
+        "PARLEY_WEB_DIST": str(data_dir / "no-web"),
+        "PARLEY_LOG_FORMAT": "text",
+    }
+    values.update(overrides)
+    return BackendSettings(_env_file=None, **values)
+
+
+AppClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@asynccontextmanager
+async def running_app(settings: BackendSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with its lifespan (schema, LiveKit client) behind an ASGI client."""
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("203.0.113.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(make_settings(tmp_path)) as c:
+        yield c
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+def sign_webhook(body: str, *, key: str = LK_KEY, secret: str = LK_SECRET, ttl_s: int = 300) -> str:
+    """What livekit-server sends in ``Authorization``: a JWT (iss = key) with the body's
+    base64 SHA-256 in the ``sha256`` claim."""
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    return (
+        api.AccessToken(key, secret)
+        .with_sha256(digest)
+        .with_ttl(datetime.timedelta(seconds=ttl_s))
+        .to_jwt()
+    )
+
+
+def webhook_body(
+    event: str,
+    *,
+    room: str = "room-a",
+    room_sid: str = "RM_test1",
+    identity: str | None = None,
+    kind: str | None = None,
+    event_id: str | None = None,
+    created_at: int | None = None,
+) -> str:
+    """A webhook body in the server's JSON encoding (protobuf JSON, camelCase)."""
+    created_at = created_at or int(time.time())
+    payload: dict[str, Any] = {
+        "event": event,
+        "room": {
+            "sid": room_sid,
+            "name": room,
+            "emptyTimeout": 300,
+            "creationTime": str(created_at),
+        },
+        "id": event_id or f"EV_{uuid.uuid4().hex[:12]}",
+        "createdAt": str(created_at),
+    }
+    if identity:
+        payload["participant"] = {
+            "sid": f"PA_{identity}",
+            "identity": identity,
+            "name": identity.title(),
+            "state": "ACTIVE",
+            **({"kind": kind} if kind else {}),
+        }
+    return json.dumps(payload)
+
+
+async def post_webhook(client: httpx.AsyncClient, body: str, auth: str | None = None):
+    headers = {"content-type": "application/webhook+json"}
+    headers["authorization"] = auth if auth is not None else sign_webhook(body)
+    return await client.post("/api/webhooks/livekit", content=body.encode(), headers=headers)
+
+
+# --------------------------------------------------------------------------- postgres
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+def _as_postgres_user() -> list[str]:
+    # initdb refuses to run as root; the Debian package creates a `postgres` user.
+    if os.geteuid() != 0:
+        return []
+    return ["runuser", "-u", "postgres", "--"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server on a free port in a temp dir, stopped afterwards."""
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries missing (run `scripts/setup --test`)")
+    base = Path(tempfile.mkdtemp(prefix="parley-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    prefix = _as_postgres_user()
+    if prefix:
+        shutil.chown(base, "postgres")
+        shutil.chown(sock, "postgres")
+    port = free_port()
+    run = lambda *cmd: subprocess.run([*prefix, *cmd], check=True, capture_output=True)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "parley", "--auth=trust", "-E", "UTF8")
+    run(
+        str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w", "-t", "60",
+        "-o", f"-p {port} -k {sock} -h 127.0.0.1", "start",
+    )  # fmt: skip
+    try:
+        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "parley", "parley")
+        yield f"postgresql://parley@127.0.0.1:{port}/parley"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
