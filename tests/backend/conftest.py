@@ -22,8 +22,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from livekit import api
+from sqlalchemy import text
 
 from parley_backend.app import create_app
+from parley_backend.db import create_engine, resolve_database_url
 from parley_backend.settings import BackendSettings
 from parley_common.devstack import free_port
 
@@ -65,9 +67,24 @@ async def running_app(settings: BackendSettings) -> AsyncIterator[httpx.AsyncCli
             yield client
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Each database the backend supports; Postgres gets an empty schema per test."""
+    if request.param == "sqlite":
+        return None  # the default: a file under the data directory
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(resolve_database_url(url, Path("/nonexistent")))
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    return url
+
+
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(make_settings(tmp_path)) as c:
+async def client(tmp_path: Path, database_url: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on each supported database (SQLite and a real Postgres)."""
+    async with running_app(make_settings(tmp_path, DATABASE_URL=database_url)) as c:
         yield c
 
 
