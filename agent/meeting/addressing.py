@@ -8,8 +8,10 @@ as the name when either
 - it is one edit away (Damerau-Levenshtein) and starts with the same sound class, so
   "Barley" (b/p differ only in voicing) matches while "Harley" and "barely" do not.
 
-Names shorter than four letters only match exactly: phonetic keys that short collide with
-too many ordinary words.
+A near match must also sit where a name is used to address someone: first (after "hey",
+"okay", ...) or last in the utterance. "Barley, what was decided?" is addressing; "the
+barley harvest was early" is not. The exact name counts anywhere. Names shorter than four
+letters only match exactly: phonetic keys that short collide with too many ordinary words.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import jellyfish
 _WORD = re.compile(r"[a-z0-9']+")
 # Consonants that STT confuses because they differ only in voicing.
 _SOUND_CLASSES = ("bp", "dt", "gkc", "fv", "sz")
+# Words that may come before a name used to address someone.
+_LEAD_INS = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "and", "um", "uh", "oh", "yo"})
 
 
 def _words(text: str) -> list[str]:
@@ -48,12 +52,12 @@ class AddressDetector:
             raise ValueError("the agent needs a name to be addressed by")
         self._keys = {n: jellyfish.metaphone(n) for n in self.names}
 
-    def _word_matches(self, candidate: str) -> bool:
+    def _word_matches(self, candidate: str, exact_only: bool) -> bool:
         candidate = candidate.removesuffix("'s").replace("'", "")
         for name in self.names:
             if candidate == name:
                 return True
-            if len(name) < 4 or len(candidate) < 3:
+            if exact_only or len(name) < 4 or len(candidate) < 3:
                 continue
             if jellyfish.metaphone(candidate) == self._keys[name]:
                 return True
@@ -66,13 +70,17 @@ class AddressDetector:
 
     def find(self, text: str) -> NameMatch | None:
         words = _words(text)
+        first = 0
+        while first < len(words) - 1 and words[first] in _LEAD_INS:
+            first += 1
         for i in range(len(words)):
             # One word, or two run together ("par lay", "par ley").
             for n in (1, 2):
                 if i + n > len(words):
                     break
+                vocative = i == first or i + n == len(words)
                 candidate = "".join(words[i : i + n])
-                if self._word_matches(candidate):
+                if self._word_matches(candidate, exact_only=not vocative):
                     return NameMatch(" ".join(words[i : i + n]), i, n)
         return None
 
@@ -86,6 +94,6 @@ class AddressDetector:
             return text.strip()
         words = _words(text)
         rest = words[: match.start] + words[match.start + match.length :]
-        while rest and rest[0] in {"hey", "hi", "ok", "okay", "so", "and", "um", "uh"}:
+        while rest and rest[0] in _LEAD_INS:
             rest = rest[1:]
         return " ".join(rest)

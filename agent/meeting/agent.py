@@ -1,30 +1,39 @@
 """The meeting-mode agent: listens to everyone, speaks only when addressed or asked.
 
-A :class:`ConversationAgent` with a different turn rule. It wires itself up on entry (the
-worker only picks the class by ``config.mode``): the transcript records every turn under its
-speaker, the bridge's speaker changes and the console's ``parley.ask`` RPC are attached to
-the room, and at job shutdown the summary is posted to the backend.
+A :class:`ConversationAgent` with a different turn rule, applied in ``llm_node`` so it holds
+for every way a turn arrives (speech, typed chat, the text harness): a turn not addressed to
+the agent produces no reply and no model call; a transcript question with no answer gets a
+fixed honest sentence; one with an answer goes to the model with the matching transcript
+lines. Every user turn is recorded under its speaker. The agent wires itself up on entry
+(the worker only picks the class by ``config.mode``): the bridge's speaker changes and the
+console's ``parley.ask`` RPC are attached to the room, and at job shutdown the summary is
+posted to the backend.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterable, Sequence
+from typing import Any
 
 import httpx
-from livekit.agents import get_job_context, llm
-from livekit.agents.llm import StopResponse
+from livekit.agents import Agent, ModelSettings, get_job_context, llm
+from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
 
 from parley_agent.conversation import ConversationAgent
-from parley_agent.meeting.copilot import MeetingCopilot
+from parley_agent.meeting.copilot import MeetingCopilot, TurnDecision
 from parley_agent.meeting.runtime import MeetingRuntime
-from parley_agent.meeting.transcript import TranscriptStore
+from parley_agent.meeting.transcript import Segment, TranscriptStore
 from parley_common.agent_config import AgentConfig
 
 logger = logging.getLogger("parley.meeting.agent")
 
 # The agent's own chat history stays short; the full record is the transcript store.
 MAX_CHAT_ITEMS = 40
+_REMEMBERED_TURNS = 200
 
 
 def meeting_rules(name: str) -> str:
@@ -53,7 +62,15 @@ class MeetingAgent(ConversationAgent):
             extra_instructions=f"{rules}\n\n{extra_instructions}" if extra_instructions else rules,
         )
         self.runtime = runtime or MeetingRuntime(config.agent_display_name)
+        # user message id -> its transcript segment, and -> decision (llm_node can run twice
+        # for one turn)
+        self._segment_of: OrderedDict[str, Segment | None] = OrderedDict()
+        self._decided: OrderedDict[str, TurnDecision] = OrderedDict()
         self._finished = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Speech window of the turn in progress (monotonic), from the VAD's user state.
+        self._speech_started: float | None = None
+        self._speech_ended: float | None = None
 
     @property
     def transcript(self) -> TranscriptStore:
@@ -63,8 +80,11 @@ class MeetingAgent(ConversationAgent):
     def copilot(self) -> MeetingCopilot:
         return self.runtime.copilot
 
+    # ------------------------------------------------------------------ lifecycle
     async def on_enter(self) -> None:
         await super().on_enter()
+        self.session.on("conversation_item_added", self._on_item)
+        self.session.on("user_state_changed", self._on_user_state)
         self.runtime.attach_session(self.session)
         try:
             job = get_job_context()
@@ -72,9 +92,14 @@ class MeetingAgent(ConversationAgent):
             return  # text harness: no room, no job
         self.runtime.attach_room(job.room)
         linked = next(iter(job.room.remote_participants.values()), None)
-        if linked is not None and linked.name:
-            self.copilot.fallback_speaker = linked.name
+        if linked is not None and (linked.name or linked.identity):
+            self.copilot.fallback_speaker = linked.name or linked.identity
         job.add_shutdown_callback(self._post_summary)
+
+    async def on_exit(self) -> None:
+        self.session.off("conversation_item_added", self._on_item)
+        self.session.off("user_state_changed", self._on_user_state)
+        await super().on_exit()
 
     async def _post_summary(self) -> None:
         if self._finished:
@@ -84,6 +109,7 @@ class MeetingAgent(ConversationAgent):
 
         settings = get_settings()
         job = get_job_context()
+        model = self.session.llm if isinstance(self.session.llm, llm.LLM) else None
         async with httpx.AsyncClient() as http:
             await self.runtime.finish(
                 http=http,
@@ -91,30 +117,84 @@ class MeetingAgent(ConversationAgent):
                 agent_token=settings.agent_token,
                 room_name=job.room.name,
                 job_id=job.job.id,
-                model=self.session.llm if isinstance(self.session.llm, llm.LLM) else None,
+                model=model,
             )
 
-    async def on_user_turn_completed(
-        self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
-    ) -> None:
-        text = new_message.text_content or ""
-        decision = self.copilot.on_turn(text)
-        # The model sees who said each line, as the transcript does.
-        new_message.content = [f"{decision.speaker}: {text}"]
-        await self._bound_history()
-        if decision.action == "ignore":
-            raise StopResponse()
-        kind = decision.answer.kind if decision.answer else "general"
-        logger.info("addressed by %s (%s)", decision.speaker, kind)
-        if decision.action == "say":
-            self.session.say(decision.say)
-            raise StopResponse()
-        if decision.grounding:
-            turn_ctx.add_message(role="system", content=decision.grounding)
-        await super().on_user_turn_completed(turn_ctx, new_message)
+    # ------------------------------------------------------------------ turns
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.new_state == "speaking":
+            if self._speech_started is None:
+                self._speech_started = time.monotonic()
+            self._speech_ended = None
+        elif ev.old_state == "speaking":
+            self._speech_ended = time.monotonic()
+
+    def _take_speech_window(self) -> tuple[float, float] | None:
+        if self._speech_started is None:
+            return None
+        window = (self._speech_started, self._speech_ended or time.monotonic())
+        self._speech_started = self._speech_ended = None
+        return window
+
+    def _record_user(self, message: llm.ChatMessage) -> Segment | None:
+        if message.id in self._segment_of:
+            return self._segment_of[message.id]
+        window = self._take_speech_window()
+        segment = self.copilot.record_turn(message.text_content or "", window=window)
+        self._segment_of[message.id] = segment
+        while len(self._segment_of) > _REMEMBERED_TURNS:
+            self._segment_of.popitem(last=False)
+        return segment
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if isinstance(item, llm.ChatMessage) and item.role == "user" and item.text_content:
+            self._record_user(item)
+            if len(self.chat_ctx.items) > MAX_CHAT_ITEMS * 2:
+                task = asyncio.get_running_loop().create_task(self._bound_history())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _bound_history(self) -> None:
-        if len(self.chat_ctx.items) > MAX_CHAT_ITEMS * 2:
-            trimmed = self.chat_ctx.copy()
-            trimmed.truncate(max_items=MAX_CHAT_ITEMS)
-            await self.update_chat_ctx(trimmed)
+        trimmed = self.chat_ctx.copy()
+        trimmed.truncate(max_items=MAX_CHAT_ITEMS)
+        await self.update_chat_ctx(trimmed)
+
+    def _decision_for(self, message: llm.ChatMessage) -> TurnDecision:
+        decision = self._decided.get(message.id)
+        if decision is None:
+            decision = self.copilot.decide(self._record_user(message))
+            self._decided[message.id] = decision
+            while len(self._decided) > _REMEMBERED_TURNS:
+                self._decided.popitem(last=False)
+            if decision.action != "ignore":
+                kind = decision.answer.kind if decision.answer else "general"
+                logger.info("addressed by %s (%s, %s)", decision.speaker, kind, decision.action)
+        return decision
+
+    async def llm_node(
+        self,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        model_settings: ModelSettings,
+    ) -> AsyncIterable[llm.ChatChunk | str] | str | None:
+        last = chat_ctx.items[-1] if chat_ctx.items else None
+        if isinstance(last, llm.ChatMessage) and last.role == "user":
+            decision = self._decision_for(last)
+            if decision.action == "ignore":
+                return None
+            if decision.action == "say":
+                return decision.say
+            if decision.grounding:
+                chat_ctx.add_message(role="system", content=decision.grounding)
+        self._label_speakers(chat_ctx)
+        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+
+    def _label_speakers(self, chat_ctx: llm.ChatContext) -> None:
+        """Show the model who said each line (on its copy of the history only)."""
+        for item in chat_ctx.items:
+            if isinstance(item, llm.ChatMessage) and item.role == "user":
+                segment = self._segment_of.get(item.id)
+                text = item.text_content or ""
+                if segment and not text.startswith(f"{segment.speaker}: "):
+                    item.content = [f"{segment.speaker}: {text}"]

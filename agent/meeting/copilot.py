@@ -15,7 +15,7 @@ from typing import Literal
 from parley_agent.meeting.addressing import AddressDetector
 from parley_agent.meeting.questions import Answer, answer_question
 from parley_agent.meeting.speakers import SpeakerTracker
-from parley_agent.meeting.transcript import TranscriptStore
+from parley_agent.meeting.transcript import Segment, TranscriptStore
 
 Action = Literal["ignore", "say", "reply"]
 
@@ -46,26 +46,34 @@ class MeetingCopilot:
         self.speakers = speakers if speakers is not None else SpeakerTracker()
         self.detector = AddressDetector(agent_name)
         self.fallback_speaker = fallback_speaker
-        self._last_turn_at = time.monotonic()
         # After "Yes? I'm listening." the next turn is for the agent even without its name.
         self._follow_up_until = 0.0
 
-    def attribute(self) -> str:
-        now = time.monotonic()
-        name = self.speakers.dominant(self._last_turn_at, now)
-        self._last_turn_at = now
+    def attribute(self, window: tuple[float, float] | None = None) -> str:
+        """The speaker of a turn: who spoke longest in its speech ``window`` (monotonic
+        times, from the VAD), else whoever is speaking now, else the last speaker."""
+        if window is not None:
+            name = self.speakers.dominant(*window)
+        else:
+            name = self.speakers.current() or self.speakers.last()
         return name or self.fallback_speaker
 
-    def on_turn(self, text: str, speaker: str | None = None) -> TurnDecision:
-        speaker = speaker or self.attribute()
-        text = " ".join((text or "").split())
-        if not text:
-            return TurnDecision("ignore", speaker)
-        self.store.add(speaker, text)
+    def record_turn(
+        self, text: str, speaker: str | None = None, window: tuple[float, float] | None = None
+    ) -> Segment | None:
+        """Add a finished turn to the transcript under the speaker it is attributed to."""
+        return self.store.add(speaker or self.attribute(window), text)
+
+    def decide(self, segment: Segment | None) -> TurnDecision:
+        """Whether and how the agent answers this (already recorded) turn."""
+        if segment is None:
+            return TurnDecision("ignore", self.fallback_speaker)
+        text, speaker = segment.text, segment.speaker
         follow_up = time.monotonic() < self._follow_up_until
         self._follow_up_until = 0.0
         if not follow_up and not self.detector.is_addressed(text):
             return TurnDecision("ignore", speaker)
+        segment.to_agent = True
         request = self.detector.strip_name(text) if not follow_up else text
         if not request:
             # Just the name: acknowledge so people know the agent is listening.
@@ -77,6 +85,10 @@ class MeetingCopilot:
         if not answer.found:
             return TurnDecision("say", speaker, request, say=answer.text, answer=answer)
         return TurnDecision("reply", speaker, request, grounding=answer.grounding(), answer=answer)
+
+    def on_turn(self, text: str, speaker: str | None = None) -> TurnDecision:
+        """Record then decide (the two steps the agent runs at different moments)."""
+        return self.decide(self.record_turn(text, speaker))
 
     def record_agent(self, text: str) -> None:
         self.store.add(self.agent_name, text, role="agent")

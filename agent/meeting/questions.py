@@ -137,7 +137,7 @@ def _answer_said(store: TranscriptStore, speaker: str, topic: str | None) -> Ans
 
 
 def summarise_so_far(store: TranscriptStore) -> Answer:
-    participants = [s for s in store.segments if s.role == "participant"]
+    participants = store.evidence()
     if not participants:
         return Answer("summary", False, "Nothing has been said in this meeting yet.")
     speakers = store.speakers()

@@ -94,7 +94,7 @@ def find_said(
     Returns the segments and the transcript names the speaker resolved to (empty when nobody
     by that name spoke, so the caller can say exactly that).
     """
-    segments = [s for s in store.segments if s.role == "participant"]
+    segments = store.evidence()
     names: list[str] = []
     if speaker:
         names = match_speaker(speaker, store.speakers())
@@ -107,15 +107,13 @@ def find_said(
 
 
 def find_decisions(store: TranscriptStore) -> list[Segment]:
-    return [s for s in store.segments if s.role == "participant" and _DECISION.search(s.text)]
+    return [s for s in store.evidence() if _DECISION.search(s.text)]
 
 
 def find_action_items(store: TranscriptStore) -> list[ActionItem]:
     speakers = store.speakers()
     items: list[ActionItem] = []
-    for seg in store.segments:
-        if seg.role != "participant":
-            continue
+    for seg in store.evidence():
         for sentence in re.split(r"(?<=[.?!])\s+", seg.text):
             item = _action_in(sentence, seg.speaker, speakers)
             if item is not None:

@@ -2,9 +2,10 @@
 
 The meeting audio reaches the agent as one mixed track, so names come separately: Meeting
 BaaS sends speaker changes ``[{"name", "id", "timestamp", "isSpeaking"}]`` and the bridge
-forwards them. A finished transcript turn is attributed to whoever spoke longest since the
-previous turn. Times are taken on receipt (monotonic clock) because the bot's timestamp unit
-is not reliable (seconds in v2 docs, milliseconds in a v1 example).
+forwards them. A finished transcript turn is attributed to whoever spoke longest during it
+(within the turn's speech window when the VAD gave one). Times are taken on receipt
+(monotonic clock) because the bot's timestamp unit is not reliable (seconds in v2 docs,
+milliseconds in a v1 example).
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ class SpeakerTracker:
                 return ev.name
         return None
 
+    def last(self) -> str | None:
+        """The most recent speaker to start, stopped or not."""
+        for ev in reversed(self._events):
+            if ev.speaking:
+                return ev.name
+        return None
+
     def dominant(self, since: float, until: float | None = None) -> str | None:
         """Who spoke longest in ``[since, until]``; else the last speaker before ``until``."""
         until = time.monotonic() if until is None else until
@@ -86,6 +94,13 @@ class SpeakerTracker:
                 break
             if ev.speaking:
                 last = ev.name
+                # Mixed audio has one voice at a time in practice: a new speaker ends the
+                # previous one even if the bot never sent its "stopped" frame.
+                for other in [n for n in open_at if n != ev.name]:
+                    started = open_at.pop(other)
+                    overlap = min(ev.at, until) - max(started, since)
+                    if overlap > 0:
+                        talk[other] = talk.get(other, 0.0) + overlap
                 open_at.setdefault(ev.name, ev.at)
             elif ev.name in open_at:
                 started = open_at.pop(ev.name)

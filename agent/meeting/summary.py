@@ -50,7 +50,7 @@ class MeetingSummary(BaseModel):
 
 def build_summary(store: TranscriptStore) -> MeetingSummary:
     speakers = store.speakers()
-    spoken = [s for s in store.segments if s.role == "participant"]
+    spoken = store.evidence()
     decisions = [f"{s.speaker}: {s.text}" for s in find_decisions(store)]
     actions = [ActionItemOut(owner=a.owner, task=a.task) for a in find_action_items(store)]
     if spoken:

@@ -12,13 +12,20 @@ Role = Literal["participant", "agent", "console"]
 MAX_SEGMENT_CHARS = 4000
 
 
-@dataclass(frozen=True)
+@dataclass
 class Segment:
     speaker: str
     text: str
     start: float
     end: float
     role: Role = "participant"
+    # A request to the agent ("Parley, what was decided?"): part of the record, never evidence.
+    to_agent: bool = False
+
+    @property
+    def is_evidence(self) -> bool:
+        """Something a participant said to the meeting (what questions are answered from)."""
+        return self.role == "participant" and not self.to_agent
 
     def line(self) -> str:
         return f"{self.speaker}: {self.text}"
@@ -63,6 +70,9 @@ class TranscriptStore:
             if seg.role == "participant":
                 seen.setdefault(seg.speaker, None)
         return list(seen)
+
+    def evidence(self) -> list[Segment]:
+        return [s for s in self._segments if s.is_evidence]
 
     def render(self, segments: list[Segment] | None = None, max_chars: int = 6000) -> str:
         """Lines ``Speaker: text``, newest kept when over ``max_chars``."""

@@ -108,7 +108,9 @@ class _FakeStream(llm.LLMStream):
                 ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", tool_calls=[call]))
             )
             return
-        for word in (self._reply.text or "").split(" "):
+        words = (self._reply.text or "").split(" ")
+        for i, word in enumerate(words):
+            piece = word if i == len(words) - 1 else word + " "
             self._event_ch.send_nowait(
-                ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=word + " "))
+                ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=piece))
             )

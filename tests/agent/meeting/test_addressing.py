@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from parley_agent.meeting.addressing import AddressDetector
+
+DETECTOR = AddressDetector("Parley")
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "Parley, what was decided?",
+        "parlay what did Ana say about the budget",
+        "Hey Barley, can you summarise so far?",
+        "Parly, are you there?",
+        "Pearly what do you think",
+        "okay par lay what's next",
+        "so what was decided, Parley?",
+        "PARLEY's view on this?",
+        "Perly can you recap",
+    ],
+)
+def test_name_and_stt_spellings_are_addressing(heard: str) -> None:
+    assert DETECTOR.is_addressed(heard)
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "we barely have budget left",
+        "Harley will send the notes",
+        "partly cloudy tomorrow",
+        "early next week works",
+        "the player count doubled",
+        "let's talk about the budget",
+        "Harley said the barley harvest was early",  # near matches mid-sentence
+        "",
+    ],
+)
+def test_ordinary_speech_is_not_addressing(heard: str) -> None:
+    assert not DETECTOR.is_addressed(heard)
+
+
+def test_strip_name_keeps_the_request() -> None:
+    assert DETECTOR.strip_name("Hey Parlay, what did Ana say?") == "what did ana say"
+    assert DETECTOR.strip_name("what was decided, Parley?") == "what was decided"
+    assert DETECTOR.strip_name("Parley") == ""
+
+
+def test_configurable_name() -> None:
+    nova = AddressDetector("Nova")
+    assert nova.is_addressed("Nova, recap please") and nova.is_addressed("hey nova")
+    assert not nova.is_addressed("Parley, recap please")
+    short = AddressDetector("Al")
+    assert short.is_addressed("Al, what's next") and not short.is_addressed("all of it")
+    with pytest.raises(ValueError):
+        AddressDetector("  !! ")
