@@ -1,0 +1,478 @@
+"""Post every finished turn and the session summary to the backend's agent API.
+
+The worker must not lose what was said when the backend restarts or is down for a while,
+and must never stall the voice pipeline waiting for it. So turns go into a bounded local
+buffer and one background task posts them in order, retrying with exponential backoff
+(capped, so an outage of a minute delays delivery by seconds, not minutes). Every post
+carries an idempotency key (``turn_id`` / ``summary_id``): a retry of a post the backend
+stored but never acknowledged is recognised and stored once. What is still unsent when
+the job ends is written to a spool directory and sent by the next job of this worker.
+
+Interface::
+
+    recorder = attach_history(session, ctx, config)   # in the entrypoint, before start
+    await recorder.post_summary("text", {"k": "v"})   # optional; one is posted at the end
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger("parley.history")
+
+TURNS_PATH = "/api/agent/turns"
+SUMMARIES_PATH = "/api/agent/summaries"
+DEFAULT_SPOOL_DIR = Path(__file__).resolve().parent.parent / "data" / "history-spool"
+
+# ChatMessage.metrics key -> the backend's latency part name.
+_LATENCY_KEYS = {
+    "e2e_latency": "e2e",
+    "end_of_turn_delay": "end_of_turn_delay",
+    "transcription_delay": "transcription_delay",
+    "llm_node_ttft": "llm_ttft",
+    "tts_node_ttfb": "tts_ttfb",
+    "on_user_turn_completed_delay": "on_user_turn_completed_delay",
+    "playback_latency": "playback_latency",
+}
+_MAX_TEXT = 20_000
+
+
+@dataclass
+class HistoryOptions:
+    backend_url: str
+    agent_token: str
+    max_buffer: int = 1000  # posts held while the backend is unreachable
+    initial_backoff: float = 0.5
+    max_backoff: float = 10.0
+    request_timeout: float = 5.0
+    flush_timeout: float = 6.0  # at job end; the framework allows ~10 s for shutdown
+    spool_dir: Path | None = DEFAULT_SPOOL_DIR
+
+
+@dataclass
+class _Post:
+    path: str
+    body: dict[str, Any]
+    key: str
+    attempts: int = 0
+
+
+@dataclass
+class UploadStats:
+    sent: int = 0
+    duplicates: int = 0
+    rejected: int = 0  # permanent 4xx: retrying cannot help
+    dropped: int = 0  # buffer overflow
+    spooled: int = 0
+    attempts: int = 0
+
+
+def backoff_delay(attempt: int, initial: float, cap: float) -> float:
+    """Exponential backoff with full jitter in [delay/2, delay], capped at ``cap``."""
+    delay = min(cap, initial * (2 ** max(0, attempt - 1)))
+    return delay / 2 + random.random() * delay / 2
+
+
+class HistoryUploader:
+    """An ordered, bounded, retrying queue of agent-API posts with one sender task."""
+
+    def __init__(self, options: HistoryOptions, *, log_extra: dict[str, Any] | None = None) -> None:
+        self.options = options
+        self.stats = UploadStats()
+        # Filled in at send time for bodies that lack them (e.g. the room SID, known later).
+        self.defaults: dict[str, Any] = {}
+        self._log_extra = log_extra or {}
+        self._queue: deque[_Post] = deque()
+        self._inflight: _Post | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._deadline: float | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self._task is not None:
+            return
+        self._http = httpx.AsyncClient(
+            base_url=self.options.backend_url.rstrip("/"),
+            timeout=self.options.request_timeout,
+            headers={"Authorization": f"Bearer {self.options.agent_token}"},
+        )
+        self._load_spool()
+        self._task = asyncio.create_task(self._run(), name="parley-history-uploader")
+
+    async def aclose(self) -> None:
+        """Send what is buffered within ``flush_timeout``, spool the rest, stop."""
+        self._closing = True
+        self._deadline = time.monotonic() + self.options.flush_timeout
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.options.flush_timeout + 1)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        self._spool_remaining()
+        if self._http is not None:
+            await self._http.aclose()
+        logger.info("history uploader closed", extra={**self._log_extra, **vars(self.stats)})
+
+    @property
+    def pending(self) -> int:
+        """Posts not yet acknowledged (buffered plus the one in flight)."""
+        return len(self._queue) + (1 if self._inflight is not None else 0)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until every buffered post is sent (tests and benchmarks)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return not self.pending
+
+    # ------------------------------------------------------------------ queue
+
+    def enqueue(self, path: str, body: dict[str, Any], key: str) -> None:
+        """Never blocks and never raises: the voice pipeline calls this from event handlers."""
+        if self._queue and self.pending >= self.options.max_buffer:
+            # Keep the newest: it is what the agent will be asked about next.
+            lost = self._queue.popleft()
+            self.stats.dropped += 1
+            logger.error(
+                "history buffer full, dropped the oldest post",
+                extra={**self._log_extra, "key": lost.key, "buffer": self.pending},
+            )
+        self._queue.append(_Post(path, body, key))
+        self._idle.clear()
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._idle.set()
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._inflight = self._queue.popleft()
+            done = await self._deliver(self._inflight)
+            if not done:  # closing and out of time: back to the front, for the spool
+                self._queue.appendleft(self._inflight)
+                self._inflight = None
+                return
+            self._inflight = None
+
+    def _out_of_time(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    async def _deliver(self, post: _Post) -> bool:
+        """Post until the backend answers for good. False only when closing ran out of time."""
+        assert self._http is not None
+        body = {**post.body}
+        for key, value in self.defaults.items():
+            if body.get(key) is None and value is not None:
+                body[key] = value
+        while True:
+            if self._out_of_time():
+                return False
+            post.attempts += 1
+            self.stats.attempts += 1
+            retry_after: float | None = None
+            try:
+                resp = await self._http.post(
+                    post.path, json=body, headers={"Idempotency-Key": post.key}
+                )
+                status = resp.status_code
+                if status < 300:
+                    if status == 200:
+                        self.stats.duplicates += 1  # stored before; the ack had been lost
+                    self.stats.sent += 1
+                    return True
+                if status in (408, 425, 429) or status >= 500:
+                    retry_after = _retry_after(resp)
+                    reason = f"HTTP {status}"
+                else:
+                    self.stats.rejected += 1
+                    logger.error(
+                        "backend refused a history post; not retrying",
+                        extra={
+                            **self._log_extra,
+                            "key": post.key,
+                            "status": status,
+                            "response": resp.text[:300],
+                        },
+                    )
+                    return True
+            except httpx.HTTPError as exc:
+                reason = type(exc).__name__
+            delay = backoff_delay(
+                post.attempts, self.options.initial_backoff, self.options.max_backoff
+            )
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.options.max_backoff * 3))
+            if post.attempts in (1, 5) or post.attempts % 20 == 0:
+                logger.warning(
+                    "history post failed (%s), retrying in %.1f s",
+                    reason,
+                    delay,
+                    extra={**self._log_extra, "key": post.key, "attempt": post.attempts},
+                )
+            if self._deadline is not None:
+                delay = min(delay, max(0.0, self._deadline - time.monotonic()))
+            await asyncio.sleep(delay)
+
+    # ------------------------------------------------------------------ spool
+
+    def _spool_remaining(self) -> None:
+        if not self._queue:
+            return
+        directory = self.options.spool_dir
+        if directory is None:
+            self.stats.dropped += len(self._queue)
+            logger.error(
+                "history posts lost at shutdown (no spool directory)",
+                extra={**self._log_extra, "count": len(self._queue)},
+            )
+            self._queue.clear()
+            return
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            name = f"{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.jsonl"
+            tmp = directory / (name + ".tmp")
+            with tmp.open("w") as fh:
+                for post in self._queue:
+                    body = {
+                        **self.defaults,
+                        **{k: v for k, v in post.body.items() if v is not None},
+                    }
+                    fh.write(json.dumps({"path": post.path, "key": post.key, "body": body}) + "\n")
+            tmp.rename(directory / name)  # atomic: a reader never sees half a file
+            self.stats.spooled += len(self._queue)
+            logger.warning(
+                "backend unreachable at shutdown; history spooled to disk",
+                extra={**self._log_extra, "count": len(self._queue), "file": str(directory / name)},
+            )
+            self._queue.clear()
+        except OSError as exc:
+            self.stats.dropped += len(self._queue)
+            logger.error("history spool failed: %s", exc, extra=self._log_extra)
+            self._queue.clear()
+
+    def _load_spool(self) -> None:
+        directory = self.options.spool_dir
+        if directory is None or not directory.is_dir():
+            return
+        for path in sorted(directory.glob("*.jsonl")):
+            claimed = path.with_suffix(f".claimed-{os.getpid()}")
+            try:
+                path.rename(claimed)  # atomic claim: two jobs never both resend one file
+            except OSError:
+                continue
+            try:
+                for line in claimed.read_text().splitlines():
+                    entry = json.loads(line)
+                    self.enqueue(entry["path"], entry["body"], entry["key"])
+                claimed.unlink()
+            except (OSError, ValueError, KeyError) as exc:
+                logger.error("unreadable history spool %s: %s", claimed, exc)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------- turns → posts
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None or not math.isfinite(ts) or ts <= 0:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def latency_parts(metrics: dict[str, Any]) -> dict[str, float] | None:
+    parts = {}
+    for source, name in _LATENCY_KEYS.items():
+        value = metrics.get(source)
+        if isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 3600:
+            parts[name] = round(float(value), 4)
+    return parts or None
+
+
+@dataclass
+class HistoryRecorder:
+    """Turns ``conversation_item_added`` events into turn posts; posts the summary at the end."""
+
+    uploader: HistoryUploader
+    room_name: str
+    job_id: str
+    language: str | None
+    agent_identity: Callable[[], str | None]
+    user_identity: Callable[[], str | None]
+    post_default_summary: bool = True
+    seq: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {"user": 0, "agent": 0})
+    e2e: list[float] = field(default_factory=list)
+    interrupted: int = 0
+    started_at: float = field(default_factory=time.time)
+    summary_posted: bool = False
+
+    def on_item(self, event: Any) -> None:
+        """``conversation_item_added`` handler. Never raises into the session."""
+        try:
+            self._record(event.item)
+        except Exception:
+            logger.exception("could not record a turn", extra=self._ids)
+
+    @property
+    def _ids(self) -> dict[str, Any]:
+        return {"room": self.room_name, "job_id": self.job_id}
+
+    def _record(self, item: Any) -> None:
+        if getattr(item, "type", None) != "message" or item.role not in ("user", "assistant"):
+            return
+        text = (item.text_content or "").strip()
+        if not text:
+            return
+        role = "agent" if item.role == "assistant" else "user"
+        speaker = (self.agent_identity() if role == "agent" else self.user_identity()) or role
+        metrics = dict(item.metrics or {})
+        started = metrics.get("started_speaking_at") or item.created_at
+        ended = metrics.get("stopped_speaking_at")
+        if ended is not None and started is not None and ended < started:
+            ended = None
+        latency = latency_parts(metrics)
+        body = {
+            "turn_id": f"{self.job_id}:{item.id}"[:200],
+            "room_name": self.room_name,
+            "job_id": self.job_id[:64],
+            "seq": self.seq,
+            "speaker_identity": speaker[:256],
+            "role": role,
+            "text": text[:_MAX_TEXT],
+            "language": self.language,
+            "started_at": _iso(started),
+            "ended_at": _iso(ended),
+            "interrupted": bool(item.interrupted),
+            "latency": latency,
+        }
+        self.seq += 1
+        self.counts[role] += 1
+        self.interrupted += int(bool(item.interrupted))
+        if latency and "e2e" in latency:
+            self.e2e.append(latency["e2e"])
+        self.uploader.enqueue(TURNS_PATH, body, body["turn_id"])
+
+    def post_summary(self, text: str, data: dict[str, Any] | None = None) -> None:
+        """Queue the session summary (idempotent per job)."""
+        body = {
+            "summary_id": f"{self.job_id}:session-summary"[:200],
+            "room_name": self.room_name,
+            "job_id": self.job_id[:64],
+            "text": text[:50_000],
+            "data": data,
+        }
+        self.summary_posted = True
+        self.uploader.enqueue(SUMMARIES_PATH, body, body["summary_id"])
+
+    def default_summary(self) -> tuple[str, dict[str, Any]]:
+        duration = time.time() - self.started_at
+        text = (
+            f"Conversation of {duration:.0f} s with {self.counts['user']} user turn(s) and "
+            f"{self.counts['agent']} agent turn(s); {self.interrupted} interrupted."
+        )
+        data: dict[str, Any] = {
+            "duration_seconds": round(duration, 1),
+            "user_turns": self.counts["user"],
+            "agent_turns": self.counts["agent"],
+            "interrupted_turns": self.interrupted,
+        }
+        if self.e2e:
+            data["e2e_latency_avg"] = round(sum(self.e2e) / len(self.e2e), 4)
+            data["e2e_latency_max"] = round(max(self.e2e), 4)
+        return text, data
+
+    async def aclose(self, *_reason: Any) -> None:
+        if self.post_default_summary and not self.summary_posted and self.seq:
+            self.post_summary(*self.default_summary())
+        await self.uploader.aclose()
+
+
+def attach_history(session: Any, ctx: Any, config: Any) -> HistoryRecorder:
+    """Record ``session``'s turns for ``ctx``'s room; flush and summarise at job shutdown.
+
+    Call before ``session.start``. Meeting mode posts its own richer summary
+    (agent/meeting), so the default one is posted only in conversation mode.
+    """
+    from parley_agent.settings import get_settings
+
+    settings = get_settings()
+    ids = {"room": ctx.room.name, "job_id": ctx.job.id}
+    uploader = HistoryUploader(
+        HistoryOptions(backend_url=settings.backend_url, agent_token=settings.agent_token),
+        log_extra=ids,
+    )
+
+    def agent_identity() -> str | None:
+        try:
+            return ctx.room.local_participant.identity or None
+        except Exception:  # not connected yet
+            return None
+
+    def user_identity() -> str | None:
+        try:
+            linked = session.room_io.linked_participant
+        except Exception:  # no room I/O (console, tests)
+            return None
+        return linked.identity if linked is not None else None
+
+    language = config.language if config.language != "multi" else None
+    recorder = HistoryRecorder(
+        uploader=uploader,
+        room_name=ctx.room.name,
+        job_id=ctx.job.id,
+        language=language,
+        agent_identity=agent_identity,
+        user_identity=user_identity,
+        post_default_summary=config.mode == "conversation",
+    )
+    uploader.start()
+    session.on("conversation_item_added", recorder.on_item)
+
+    async def learn_room_sid() -> None:
+        # The SID exists once the room is connected; turns queued before get it at send time.
+        with contextlib.suppress(Exception):
+            uploader.defaults["room_sid"] = await ctx.room.sid
+
+    sid_task = asyncio.create_task(learn_room_sid(), name="parley-history-room-sid")
+
+    async def on_shutdown(*_reason: Any) -> None:
+        sid_task.cancel()
+        await recorder.aclose()
+
+    ctx.add_shutdown_callback(on_shutdown)
+    return recorder
