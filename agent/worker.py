@@ -13,6 +13,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from parley_agent.conversation import build_agent
 from parley_agent.error_policy import ErrorPolicy
+from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.providers.factory import CACHE_DIR, build_providers, preload_local_models
 from parley_agent.providers.local_llm import LOCAL_LLM_URL_ENV, start_local_llm
@@ -118,7 +119,7 @@ async def entrypoint(ctx: JobContext) -> None:
     # The session closes when the user leaves (close_on_disconnect); the job then leaves
     # the room and its process returns to the pool instead of idling in an empty room.
     session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
-    # History (agent/history.py) plugs in here: attach_history(session, ctx, config)
+    attach_history(session, ctx, config)  # every turn + summary to the backend
     agent = build_agent(config, tools=[])
     await session.start(
         agent=agent,

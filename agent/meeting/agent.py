@@ -36,6 +36,14 @@ MAX_CHAT_ITEMS = 40
 _REMEMBERED_TURNS = 200
 
 
+def meeting_link(config: AgentConfig) -> dict[str, str]:
+    """Room options that link a meeting session to the bridge participant ``meeting-<id>``
+    (so a console viewer joining first is never mistaken for the meeting)."""
+    if config.mode == "meeting" and config.meeting_id:
+        return {"participant_identity": f"meeting-{config.meeting_id}"}
+    return {}
+
+
 def meeting_rules(name: str) -> str:
     return (
         f"You are in a meeting as a quiet copilot. People talk to each other; you are only "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from livekit.agents import RunContext
@@ -39,6 +40,19 @@ class ToolEnv:
     transcript: TranscriptStore = field(default_factory=TranscriptStore)
     # Identity of the participant the agent talks to in conversation mode, for context look-ups.
     participant_identity: str | None = None
+
+
+def tool_env_from_settings(settings: Any, http: httpx.AsyncClient, room_name: str) -> ToolEnv:
+    """The worker's ToolEnv from its ``AgentSettings``."""
+    return ToolEnv(
+        http=http,
+        room_name=room_name,
+        timeout_s=settings.tool_timeout_s,
+        open_meteo_geocoding_url=settings.open_meteo_geocoding_url,
+        open_meteo_forecast_url=settings.open_meteo_forecast_url,
+        backend_url=settings.backend_url,
+        agent_token=settings.agent_token,
+    )
 
 
 def spoken_failure(ctx: RunContext, spoken: str, reason: str, tool: str) -> ToolResult:

@@ -31,12 +31,22 @@ class ContextError(Exception):
 _UNAVAILABLE = "Sorry, I can't reach my notes from earlier conversations right now."
 
 
-async def fetch_context(env: ToolEnv, scope: str) -> dict[str, Any]:
+def linked_identity(context: RunContext) -> str | None:
+    """The participant the session talks to, when it runs in a room."""
+    try:
+        participant = context.session.room_io.linked_participant
+    except RuntimeError:  # no room (text harness)
+        return None
+    return participant.identity if participant is not None else None
+
+
+async def fetch_context(env: ToolEnv, scope: str, participant: str | None = None) -> dict[str, Any]:
     if not env.backend_url or not env.agent_token:
         raise ContextError(_UNAVAILABLE, "backend URL or agent token not configured")
     params: dict[str, str] = {"limit": "20"}
-    if scope == "participant" and env.participant_identity:
-        params["participant_identity"] = env.participant_identity
+    participant = participant or env.participant_identity
+    if scope == "participant" and participant:
+        params["participant_identity"] = participant
     else:
         params["room_name"] = env.room_name
     try:
@@ -85,7 +95,7 @@ def make_lookup_context_tool(env: ToolEnv) -> FunctionTool:
         """
         scope = "room" if about == "room" else "participant"
         try:
-            body = await fetch_context(env, scope)
+            body = await fetch_context(env, scope, linked_identity(context))
         except ContextError as exc:
             return spoken_failure(context, exc.spoken, exc.reason, "lookup_context")
         text = render_context(body)
