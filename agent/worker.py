@@ -8,13 +8,15 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
+import httpx
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from parley_agent.conversation import build_agent
+from parley_agent.conversation import AGENT_CLASSES, build_agent
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
+from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.providers.factory import CACHE_DIR, build_providers, preload_local_models
 from parley_agent.providers.local_llm import LOCAL_LLM_URL_ENV, start_local_llm
 from parley_agent.providers.model_packs import ModelUnavailableError
@@ -26,10 +28,13 @@ from parley_agent.providers.selection import (
     plan_providers,
 )
 from parley_agent.settings import get_settings
+from parley_agent.tools import build_tools, tool_env_from_settings
 from parley_agent.turns import load_vad, turn_handling
 from parley_common.agent_config import AgentConfig, parse_agent_config
 
 logger = logging.getLogger("parley.worker")
+# agent/meeting imports the conversation agent, so meeting mode is registered here.
+AGENT_CLASSES["meeting"] = MeetingAgent
 
 
 @lru_cache(maxsize=1)
@@ -120,11 +125,14 @@ async def entrypoint(ctx: JobContext) -> None:
     # the room and its process returns to the pool instead of idling in an empty room.
     session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
     attach_history(session, ctx, config)  # every turn + summary to the backend
-    agent = build_agent(config, tools=[])
+    tool_http = httpx.AsyncClient()
+    ctx.add_shutdown_callback(tool_http.aclose)
+    tools = build_tools(config, tool_env_from_settings(get_settings(), tool_http, ctx.room.name))
+    agent = build_agent(config, tools=tools)
     await session.start(
         agent=agent,
         room=ctx.room,
-        room_options=room_io.RoomOptions(close_on_disconnect=True),
+        room_options=room_io.RoomOptions(close_on_disconnect=True, **meeting_link(config)),
     )
 
 
