@@ -13,6 +13,7 @@ from parley_backend.db import create_engine, create_schema, resolve_database_url
 from parley_backend.errors import install_error_handlers
 from parley_backend.livekit_service import create_livekit_api
 from parley_backend.logs import configure_logging
+from parley_backend.meetings import routes as meetings_routes
 from parley_backend.observability import Metrics, RequestContextMiddleware
 from parley_backend.rate_limit import TokenBucketLimiter
 from parley_backend.routes import agent_api, health, rooms, sessions, token, webhooks
@@ -67,6 +68,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(webhooks.router)
     app.include_router(agent_api.router)
+    app.include_router(meetings_routes.router)
     # Last: the static mount at "/" must not shadow the API routes.
     mount_web(app, settings.web_dist)
     return app

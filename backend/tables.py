@@ -4,3 +4,4 @@ Add one import line per concern that owns tables (e.g. history, meetings).
 """
 
 from parley_backend import history_tables  # noqa: F401
+from parley_backend.meetings import tables as meeting_tables  # noqa: F401

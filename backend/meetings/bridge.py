@@ -1,0 +1,465 @@
+"""One meeting's bridge: the bot's WebSocket on one side, a LiveKit participant on the other.
+
+The bridge joins the meeting's room as participant ``meeting-<id>`` and keeps that
+connection across bot reconnects, so a new socket (with a new handshake) resumes at once.
+Meeting audio (s16le mono at the bot's rate, any even length) is resampled to 48 kHz and
+published as a microphone track; the agent's audio is resampled to the bot's rate and sent
+back as 20 ms binary frames, paced to real time. Speaker arrays are re-published as
+reliable data packets on topic ``parley.speakers`` (the validated array, Meeting BaaS
+shape) and as the participant attributes ``parley.speaker`` (current speaker, "" when
+nobody speaks) and ``parley.active_speakers`` (JSON list of names). A malformed frame is
+logged and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from livekit import rtc
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from parley_backend.meetings.livekit_rooms import LiveKitAccess, participant_token
+from parley_backend.meetings.protocol import Handshake, MalformedFrame, parse_text_frame
+
+logger = logging.getLogger("parley.meetings.bridge")
+
+ROOM_RATE = 48000
+OUT_FRAME_MS = 20
+# How far ahead of real time we may send the bot audio (absorbs scheduling jitter).
+MAX_LEAD_S = 0.06
+SPEAKERS_TOPIC = "parley.speakers"
+ATTR_ROLE = "parley.role"
+ATTR_MEETING = "parley.meeting_id"
+ATTR_PLATFORM = "parley.platform"
+ATTR_ACTIVE_SPEAKERS = "parley.active_speakers"
+ATTR_SPEAKER = "parley.speaker"
+TRANSCRIPTION_TOPIC = "lk.transcription"
+MAX_LOGGED_MALFORMED = 10
+
+EventHook = Callable[[str, dict[str, Any]], Awaitable[None]]
+TurnHook = Callable[[str, str, str, datetime.datetime], Awaitable[None]]
+EndHook = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class BridgeStats:
+    sockets: int = 0
+    frames_in: int = 0
+    bytes_in: int = 0
+    frames_out: int = 0
+    malformed: int = 0
+    speaker_updates: int = 0
+    handshakes: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MeetingBridge:
+    def __init__(
+        self,
+        *,
+        meeting_id: str,
+        room_name: str,
+        platform: str,
+        bot_rate: int,
+        access: LiveKitAccess,
+        on_event: EventHook,
+        on_turn: TurnHook,
+        on_room_ended: EndHook,
+        idle_timeout: float = 180.0,
+    ) -> None:
+        self.meeting_id = meeting_id
+        self.room_name = room_name
+        self.platform = platform
+        self.identity = f"meeting-{meeting_id}"
+        self.bot_rate = bot_rate
+        self.stats = BridgeStats()
+        self._access = access
+        self._on_event = on_event
+        self._on_turn = on_turn
+        self._on_room_ended = on_room_ended
+        self._idle_timeout = idle_timeout
+        self._room: rtc.Room | None = None
+        self._source: rtc.AudioSource | None = None
+        self._room_lock = asyncio.Lock()
+        self._socket: WebSocket | None = None
+        self._in_rate = bot_rate
+        self._out_rate = bot_rate
+        self._resampler: rtc.AudioResampler | None = None
+        self._resampler_rate = 0
+        self._out_clock = 0.0
+        self._forwarders: dict[str, asyncio.Task] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._idle_task: asyncio.Task | None = None
+        self._speakers: dict[str, Any] = {}
+        self._active: list[str] = []
+        self._current = ""
+        self._seen_speakers: set[str] = set()
+        self._pending_arrays: list[list[dict[str, Any]]] = []
+        self._publish_wakeup = asyncio.Event()
+        self._publish_task: asyncio.Task | None = None
+        self._closed = False
+        self._log = logging.LoggerAdapter(logger, {"meeting_id": meeting_id, "room": room_name})
+
+    # --- public -------------------------------------------------------------------------
+
+    @property
+    def connected_socket(self) -> bool:
+        return self._socket is not None
+
+    @property
+    def room(self) -> rtc.Room | None:
+        return self._room if self._room is not None and self._room.isconnected() else None
+
+    @property
+    def active_speakers(self) -> list[str]:
+        return list(self._active)
+
+    async def serve_socket(self, ws: WebSocket) -> None:
+        """Carry one accepted bot connection until it closes (or is replaced)."""
+        if self._closed:
+            await ws.close(code=1001)
+            return
+        await self._ensure_room()
+        previous, self._socket = self._socket, ws
+        if previous is not None:
+            # A reconnect can arrive before we noticed the old socket died: newest wins.
+            self._spawn(self._close_socket(previous, 1000, "replaced by a new connection"))
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            self._idle_task = None
+        self.stats.sockets += 1
+        self._in_rate = self._out_rate = self.bot_rate
+        self._out_clock = 0.0
+        socket_malformed = 0
+        await self._event("bridge.connected", {"connection": self.stats.sockets})
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("bytes")
+                if data is not None:
+                    if not await self._audio_in(data):
+                        socket_malformed += 1
+                        self._malformed(f"binary frame of odd length {len(data)}")
+                    continue
+                text = message.get("text")
+                if text is not None and not await self._text_in(text):
+                    socket_malformed += 1
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            self._log.exception("bridge socket failed")
+        finally:
+            if self._socket is ws:
+                self._socket = None
+                if not self._closed:
+                    self._idle_task = asyncio.create_task(self._idle_close())
+            if not self._closed:
+                await self._event(
+                    "bridge.disconnected",
+                    {"connection": self.stats.sockets, "malformed_frames": socket_malformed},
+                )
+
+    async def close(self, reason: str) -> None:
+        """Tear everything down: the socket, the forwarders, the room connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self._log.info("closing bridge: %s", reason)
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            await self._close_socket(socket, 1000, reason)
+        await self._disconnect_room()
+        # close() may run inside one of our own tasks (room ended → service → close).
+        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    # --- room side ----------------------------------------------------------------------
+
+    async def _ensure_room(self) -> None:
+        async with self._room_lock:
+            if self._room is not None and self._room.isconnected():
+                return
+            room = rtc.Room()
+            room.on("track_published", self._on_track_published)
+            room.on("track_subscribed", self._on_track_subscribed)
+            room.on("track_unsubscribed", self._on_track_unsubscribed)
+            room.on("disconnected", lambda reason=None: self._on_disconnected(room, reason))
+            room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_transcription)
+            token = participant_token(
+                self._access,
+                room_name=self.room_name,
+                identity=self.identity,
+                name=f"Meeting ({self.platform})",
+                attributes={
+                    ATTR_ROLE: "meeting-bridge",
+                    ATTR_MEETING: self.meeting_id,
+                    ATTR_PLATFORM: self.platform,
+                    ATTR_ACTIVE_SPEAKERS: json.dumps(self._active),
+                    ATTR_SPEAKER: self._current,
+                },
+            )
+            # Only the agent's audio is wanted: subscribe explicitly, not to everyone.
+            await room.connect(self._access.url, token, rtc.RoomOptions(auto_subscribe=False))
+            source = rtc.AudioSource(ROOM_RATE, 1, queue_size_ms=500)
+            track = rtc.LocalAudioTrack.create_audio_track("meeting-audio", source)
+            options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            await room.local_participant.publish_track(track, options)
+            self._room, self._source = room, source
+            for participant in room.remote_participants.values():
+                for publication in participant.track_publications.values():
+                    self._on_track_published(publication, participant)
+            if self._publish_task is None:
+                self._publish_task = self._spawn(self._publish_speakers())
+            self._log.info("bridge joined room as %s", self.identity)
+
+    async def _disconnect_room(self) -> None:
+        room, self._room = self._room, None
+        for task in self._forwarders.values():
+            task.cancel()
+        self._forwarders.clear()
+        if room is not None:
+            with contextlib.suppress(Exception):
+                await room.disconnect()
+        self._source = None
+
+    def _on_track_published(
+        self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
+    ) -> None:
+        if (
+            participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+            and publication.kind == rtc.TrackKind.KIND_AUDIO
+        ):
+            publication.set_subscribed(True)
+
+    def _on_track_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if track.kind != rtc.TrackKind.KIND_AUDIO:
+            return
+        if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return
+        old = self._forwarders.pop(publication.sid, None)
+        if old is not None:
+            old.cancel()
+        self._forwarders[publication.sid] = self._spawn(self._forward(track))
+
+    def _on_track_unsubscribed(
+        self,
+        _track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        _participant: rtc.RemoteParticipant,
+    ) -> None:
+        task = self._forwarders.pop(publication.sid, None)
+        if task is not None:
+            task.cancel()
+
+    def _on_disconnected(self, room: rtc.Room, reason: Any) -> None:
+        if self._closed or room is not self._room:
+            return  # we left on purpose (idle or teardown)
+        self._log.info("bridge room connection ended: %s", reason)
+        self._spawn(self._on_room_ended(str(reason)))
+
+    def _on_transcription(self, reader: rtc.TextStreamReader, participant_identity: str) -> None:
+        attributes = reader.info.attributes or {}
+        if attributes.get("lk.transcription_final") != "true":
+            return
+        started = datetime.datetime.now(datetime.UTC)
+        speakers = list(self._active)
+        self._spawn(self._record_turn(reader, participant_identity, speakers, started))
+
+    async def _record_turn(
+        self,
+        reader: rtc.TextStreamReader,
+        sender: str,
+        speakers: list[str],
+        started: datetime.datetime,
+    ) -> None:
+        text = (await reader.read_all()).strip()
+        if not text:
+            return
+        if sender == self.identity:
+            await self._on_turn(", ".join(speakers) or "Meeting", "user", text, started)
+            return
+        name = sender
+        room = self._room
+        if room is not None and sender in room.remote_participants:
+            name = room.remote_participants[sender].name or sender
+        await self._on_turn(name, "agent", text, started)
+
+    # --- bot → room ---------------------------------------------------------------------
+
+    async def _audio_in(self, data: bytes) -> bool:
+        if len(data) % 2:
+            return False
+        if not data or self._source is None:
+            return True
+        self.stats.frames_in += 1
+        self.stats.bytes_in += len(data)
+        if self._in_rate == ROOM_RATE:
+            frames = [rtc.AudioFrame(data, ROOM_RATE, 1, len(data) // 2)]
+        else:
+            if self._resampler is None or self._resampler_rate != self._in_rate:
+                self._resampler = rtc.AudioResampler(
+                    self._in_rate, ROOM_RATE, num_channels=1,
+                    quality=rtc.AudioResamplerQuality.MEDIUM,
+                )  # fmt: skip
+                self._resampler_rate = self._in_rate
+            frames = self._resampler.push(bytearray(data))
+        for frame in frames:
+            await self._source.capture_frame(frame)
+        return True
+
+    async def _text_in(self, text: str) -> bool:
+        try:
+            parsed = parse_text_frame(text)
+        except MalformedFrame as exc:
+            self._malformed(str(exc))
+            return False
+        if isinstance(parsed, Handshake):
+            await self._handshake(parsed)
+        else:
+            await self._speaker_update(parsed)
+        return True
+
+    async def _handshake(self, handshake: Handshake) -> None:
+        rate = handshake.sample_rate or self.bot_rate
+        self._in_rate = self._out_rate = rate
+        info = {"protocol_version": handshake.protocol_version, "bot_id": handshake.bot_id,
+                "offset": handshake.offset, "sample_rate": rate,
+                "sample_rate_in_handshake": handshake.sample_rate is not None}  # fmt: skip
+        self.stats.handshakes.append(info)
+        self._log.info("bot handshake: %s", info)
+        await self._event("bridge.handshake", info)
+
+    def _malformed(self, why: str) -> None:
+        self.stats.malformed += 1
+        n = self.stats.malformed
+        if n <= MAX_LOGGED_MALFORMED or n % 100 == 0:
+            self._log.warning("skipped malformed frame #%d: %s", n, why)
+
+    async def _speaker_update(self, speakers: list[Any]) -> None:
+        # Each array is taken as the complete current state (see docs/meeting-bridge.md).
+        self.stats.speaker_updates += 1
+        self._speakers = {s.name: s for s in speakers}
+        for speaker in speakers:
+            if speaker.name not in self._seen_speakers and len(self._seen_speakers) < 500:
+                self._seen_speakers.add(speaker.name)
+                await self._event("speaker.seen", {"name": speaker.name, "id": speaker.id})
+        speaking = [s for s in speakers if s.speaking]
+        self._active = sorted(s.name for s in speaking)
+        # The current speaker is the one who started last (timestamps may be missing).
+        latest = max(speaking, key=lambda s: s.timestamp or 0.0, default=None)
+        self._current = latest.name if latest else ""
+        self._pending_arrays.append([s.as_json() for s in speakers])
+        self._publish_wakeup.set()
+
+    async def _publish_speakers(self) -> None:
+        """Every array goes out as a data packet; attributes only when they changed."""
+        published: dict[str, str] = {}
+        while True:
+            await self._publish_wakeup.wait()
+            self._publish_wakeup.clear()
+            arrays, self._pending_arrays = self._pending_arrays[-20:], []
+            room = self.room
+            if room is None:
+                continue
+            try:
+                for array in arrays:
+                    await room.local_participant.publish_data(
+                        json.dumps(array), reliable=True, topic=SPEAKERS_TOPIC
+                    )
+                attrs = {
+                    ATTR_ACTIVE_SPEAKERS: json.dumps(self._active),
+                    ATTR_SPEAKER: self._current,
+                }
+                if attrs != published:
+                    await room.local_participant.set_attributes(attrs)
+                    published = attrs
+            except Exception as exc:  # a failed publish must not stop later ones
+                self._log.warning("publishing speakers failed: %s", exc)
+
+    # --- room → bot ---------------------------------------------------------------------
+
+    async def _forward(self, track: rtc.Track) -> None:
+        stream = rtc.AudioStream(
+            track, sample_rate=ROOM_RATE, num_channels=1, frame_size_ms=OUT_FRAME_MS
+        )
+        resampler: rtc.AudioResampler | None = None
+        rate = 0
+        try:
+            async for event in stream:
+                ws = self._socket
+                if ws is None:
+                    resampler, rate = None, 0  # audio during a gap is lost, as on their side
+                    continue
+                if self._out_rate != rate:
+                    rate = self._out_rate
+                    resampler = (
+                        None
+                        if rate == ROOM_RATE
+                        else rtc.AudioResampler(
+                            ROOM_RATE, rate, num_channels=1,
+                            quality=rtc.AudioResamplerQuality.MEDIUM,
+                        )
+                    )  # fmt: skip
+                frames = [event.frame] if resampler is None else resampler.push(event.frame)
+                for frame in frames:
+                    await self._send_paced(ws, frame.data.tobytes(), rate)
+        finally:
+            await stream.aclose()
+
+    async def _send_paced(self, ws: WebSocket, pcm: bytes, rate: int) -> None:
+        if not pcm:
+            return
+        now = time.monotonic()
+        self._out_clock = max(self._out_clock, now) + len(pcm) / 2 / rate
+        lead = self._out_clock - now - MAX_LEAD_S
+        if lead > 0:
+            await asyncio.sleep(lead)
+        if self._socket is not ws:
+            return
+        try:
+            await ws.send_bytes(pcm)
+            self.stats.frames_out += 1
+        except Exception as exc:  # the socket died under us; the read loop will notice
+            self._log.debug("send to bot failed: %s", exc)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _idle_close(self) -> None:
+        await asyncio.sleep(self._idle_timeout)
+        if self._socket is None and not self._closed:
+            self._log.info("no bot connection for %.0f s: leaving the room", self._idle_timeout)
+            await self._disconnect_room()
+
+    async def _close_socket(self, ws: WebSocket, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason[:120])
+
+    async def _event(self, kind: str, data: dict[str, Any]) -> None:
+        try:
+            await self._on_event(kind, data)
+        except Exception:
+            self._log.exception("recording %s failed", kind)
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

@@ -1,0 +1,221 @@
+"""The meetings API, the bot's callback, the Svix account webhook and the bridge socket."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, WebSocket
+from pydantic import BaseModel, ConfigDict, Field
+from svix.webhooks import Webhook, WebhookVerificationError
+
+from parley_backend.auth import require_api_key
+from parley_backend.errors import ApiError
+from parley_backend.meetings import store
+from parley_backend.meetings.baas_client import MeetingBaasClient
+from parley_backend.meetings.livekit_rooms import LiveKitAccess
+from parley_backend.meetings.platforms import MeetingUrlError, detect_platform
+from parley_backend.meetings.service import MeetingService
+from parley_backend.settings import BackendSettings
+from parley_common.agent_config import AgentConfig
+
+logger = logging.getLogger("parley.meetings.routes")
+
+MeetingId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="meeting id")]
+MAX_CALLBACK_BYTES = 1024 * 1024
+_SECRET_IN_PATH = re.compile(r"(/ws/meetings/[^/\s\"]+/)[^\s\"?]+")
+
+
+class _RedactStreamSecret(logging.Filter):
+    """uvicorn logs WebSocket paths; the per-meeting secret in them must not reach logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        if "/ws/meetings/" in message:
+            record.msg, record.args = _SECRET_IN_PATH.sub(r"\1***", message), ()
+        return True
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: BackendSettings = app.state.settings
+    redact = _RedactStreamSecret()
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(redact)
+    client = None
+    if settings.meeting_baas_api_key:
+        client = MeetingBaasClient(settings.meeting_baas_api_key, settings.meeting_baas_base_url)
+    access = LiveKitAccess(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret,
+        settings.agent_name,
+    )  # fmt: skip
+    service = MeetingService(app.state.engine, settings, client, access)
+    app.state.meetings = service
+    try:
+        yield
+    finally:
+        await service.close()
+        for name in ("uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).removeFilter(redact)
+
+
+router = APIRouter(tags=["meetings"], lifespan=_lifespan)
+
+
+def _service(request: Request) -> MeetingService:
+    return request.app.state.meetings
+
+
+class CreateMeeting(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    meeting_url: str = Field(min_length=1, max_length=2048)
+    bot_name: str | None = Field(default=None, min_length=1, max_length=255)
+    agent_config: AgentConfig | None = None
+
+
+class AskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str = Field(min_length=1, max_length=500)
+
+
+def _with_timeline(row: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**store.public_meeting(row), "timeline": timeline}
+
+
+@router.post("/api/meetings", status_code=201, dependencies=[Depends(require_api_key)],
+             summary="Send the agent into a Zoom, Google Meet or Teams meeting")  # fmt: skip
+async def create_meeting(body: CreateMeeting, request: Request) -> dict[str, Any]:
+    try:
+        platform = detect_platform(body.meeting_url)
+    except MeetingUrlError as exc:
+        raise ApiError(422, "invalid_meeting_url", str(exc)) from None
+    service = _service(request)
+    row = await service.create(
+        meeting_url=body.meeting_url,
+        platform=platform,
+        bot_name=body.bot_name,
+        agent_config=body.agent_config,
+        request_base_url=str(request.base_url),
+    )
+    return _with_timeline(row, await store.timeline(service.engine, row["id"]))
+
+
+@router.get("/api/meetings", dependencies=[Depends(require_api_key)], summary="List meetings")
+async def list_meetings(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    rows = await store.list_meetings(_service(request).engine, limit, offset)
+    return {"meetings": [store.public_meeting(r) for r in rows]}
+
+
+@router.get("/api/meetings/{meeting_id}", dependencies=[Depends(require_api_key)],
+            summary="One meeting with its timeline")  # fmt: skip
+async def get_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
+    service = _service(request)
+    row = await service.get(meeting_id)
+    return _with_timeline(row, await store.timeline(service.engine, meeting_id))
+
+
+@router.delete("/api/meetings/{meeting_id}", dependencies=[Depends(require_api_key)],
+               summary="The bot leaves, the bridge ends, the room closes")  # fmt: skip
+async def delete_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
+    service = _service(request)
+    row = await service.leave(meeting_id)
+    return _with_timeline(row, await store.timeline(service.engine, meeting_id))
+
+
+@router.post("/api/meetings/{meeting_id}/ask", dependencies=[Depends(require_api_key)],
+             summary="Have the agent put a question to the meeting (RPC parley.ask)")  # fmt: skip
+async def ask(meeting_id: MeetingId, body: AskBody, request: Request) -> dict[str, Any]:
+    reply = await _service(request).ask(meeting_id, body.question)
+    return {"ok": bool(reply.get("ok", True)), "reply": reply}
+
+
+@router.get("/api/meetings/{meeting_id}/transcript", dependencies=[Depends(require_api_key)],
+            summary="What was said, speaker-attributed")  # fmt: skip
+async def transcript(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
+    return await _service(request).transcript(meeting_id)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_CALLBACK_BYTES:
+        raise ApiError(413, "payload_too_large", "callback body too large")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "bad_request", "body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "body must be a JSON object")
+    return body
+
+
+@router.post("/api/meetings/{meeting_id}/callback", operation_id="meeting_callback_post",
+             summary="Meeting BaaS per-bot callback (x-mb-secret)")  # fmt: skip
+@router.put("/api/meetings/{meeting_id}/callback", operation_id="meeting_callback_put",
+            summary="Meeting BaaS per-bot callback (x-mb-secret)")  # fmt: skip
+async def bot_callback(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
+    service = _service(request)
+    row = await service.verify_callback(meeting_id, request.headers.get("x-mb-secret"))
+    body = await _json_body(request)
+    event = body.get("event")
+    data = body.get("data")
+    if event not in ("bot.completed", "bot.failed") or not isinstance(data, dict):
+        raise ApiError(
+            422,
+            "validation_error",
+            'expected {"event": "bot.completed"|"bot.failed", "data": {...}}',
+        )
+    if row["bot_id"] and data.get("bot_id") not in (None, row["bot_id"]):
+        raise ApiError(409, "conflict", "callback is for another bot")
+    event_id = data.get("event_id")
+    dedupe = f"cb:{event_id}" if isinstance(event_id, str) and event_id else None
+    fresh = await service.bot_event(row, event, data, source="callback", dedupe=dedupe)
+    return {"ok": True, "duplicate": not fresh}
+
+
+@router.post("/api/webhooks/meeting-baas", summary="Meeting BaaS account webhook (Svix-signed)")
+async def account_webhook(request: Request) -> dict[str, Any]:
+    settings: BackendSettings = request.app.state.settings
+    if not settings.meeting_baas_webhook_secret:
+        raise ApiError(404, "not_found", "account webhooks are not configured")
+    raw = await request.body()
+    if len(raw) > MAX_CALLBACK_BYTES:
+        raise ApiError(413, "payload_too_large", "webhook body too large")
+    headers = {k: request.headers.get(k, "") for k in ("svix-id", "svix-timestamp",
+                                                        "svix-signature")}  # fmt: skip
+    try:
+        Webhook(settings.meeting_baas_webhook_secret).verify(raw, headers)
+    except WebhookVerificationError:
+        raise ApiError(401, "unauthorized", "webhook signature invalid") from None
+    body = await _json_body(request)
+    result = await _service(request).account_webhook(body, headers["svix-id"])
+    return {"ok": True, "result": result}
+
+
+@router.websocket("/ws/meetings/{meeting_id}/{secret}")
+async def bridge_socket(websocket: WebSocket, meeting_id: str, secret: str) -> None:
+    service: MeetingService = websocket.app.state.meetings
+    bridge = None
+    if re.fullmatch(r"[0-9a-f]{16}", meeting_id) and len(secret) <= 128:
+        bridge = await service.bridge_for_socket(meeting_id, secret)
+    if bridge is None:
+        await websocket.close(code=1008)  # before accept: the bot sees HTTP 403
+        return
+    await websocket.accept()
+    try:
+        await bridge.serve_socket(websocket)
+    except Exception:
+        logger.exception("bridge failed", extra={"meeting_id": meeting_id})
+        await websocket.close(code=1011)

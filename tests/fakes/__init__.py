@@ -1,0 +1,1 @@
+"""Faithful fakes of paid external services, following their documented wire protocols."""
