@@ -88,6 +88,7 @@ class AgentSettings(BaseSettings):
         default=1.0, ge=0.1, le=10.0, alias="PARLEY_FALSE_INTERRUPTION_TIMEOUT"
     )
     preemptive_generation: bool = Field(default=True, alias="PARLEY_PREEMPTIVE_GENERATION")
+    aec_warmup: float = Field(default=1.0, ge=0.0, le=10.0, alias="PARLEY_AEC_WARMUP")
 
     # --- tools and meeting mode (agent/tools, agent/meeting) ---------------------------
     backend_url: str = Field(default="http://127.0.0.1:8000", alias="PARLEY_BACKEND_URL")

@@ -61,3 +61,14 @@ def turn_handling(settings: AgentSettings, *, has_stt: bool = True) -> TurnHandl
             "max_speech_duration": 10.0,
         },
     )
+
+
+def session_turn_options(settings: AgentSettings, *, has_stt: bool = True) -> dict:
+    """Keyword arguments for ``AgentSession``: turn handling plus the AEC warm-up."""
+    return {
+        "turn_handling": turn_handling(settings, has_stt=has_stt),
+        # The framework ignores user audio for the first seconds of agent speech so an echo
+        # canceller can converge (default 3 s). Browser WebRTC AEC settles in well under a
+        # second; 3 s would make barging into the greeting impossible.
+        "aec_warmup_duration": settings.aec_warmup,
+    }

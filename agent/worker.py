@@ -29,7 +29,7 @@ from parley_agent.providers.selection import (
 )
 from parley_agent.settings import get_settings
 from parley_agent.tools import build_tools, tool_env_from_settings
-from parley_agent.turns import load_vad, turn_handling
+from parley_agent.turns import load_vad, session_turn_options
 from parley_common.agent_config import AgentConfig, parse_agent_config
 
 logger = logging.getLogger("parley.worker")
@@ -102,7 +102,7 @@ def _session_for(ctx: JobContext, config: AgentConfig) -> tuple[AgentSession, Se
         llm=providers.llm,
         tts=providers.tts,
         vad=vad,
-        turn_handling=turn_handling(settings, has_stt=providers.stt is not None),
+        **session_turn_options(settings, has_stt=providers.stt is not None),
         userdata=state,
         # Three unrecoverable provider errors in a row end the session (framework rule);
         # each one before that gets the apology from ErrorPolicy.

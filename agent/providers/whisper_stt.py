@@ -52,6 +52,19 @@ def load_whisper(model: ResolvedModel, *, threads: int | None = None):  # -> Whi
         ) from exc
 
 
+# Whisper turns coughs, laughs and throat-clearing into words ("Buh-dum.", "Hahaha.").
+# A segment the model is unsure of (low log-probability) *and* suspects is not speech is
+# dropped, so a noise cannot become a user turn that interrupts the agent. Values: Whisper's
+# own log-prob threshold (-1.0); the no-speech bar is lower than its 0.6 because tiny.en
+# scores throat noises at 0.53-0.57 while short real words ("yes", "no") stay above -0.5.
+NON_SPEECH_LOGPROB = -1.0
+NON_SPEECH_PROB = 0.4
+
+
+def _is_non_speech(segment) -> bool:
+    return segment.avg_logprob < NON_SPEECH_LOGPROB and segment.no_speech_prob > NON_SPEECH_PROB
+
+
 class WhisperSTT(stt.STT):
     def __init__(self, model, *, model_name: str, language: str | None = None) -> None:
         """``model`` is a loaded ``faster_whisper.WhisperModel``; ``language`` None = detect."""
@@ -81,7 +94,7 @@ class WhisperSTT(stt.STT):
                 without_timestamps=True,
                 vad_filter=False,  # Silero already cut the utterance
             )
-            parts = [seg for seg in segments]
+            parts = [seg for seg in segments if not _is_non_speech(seg)]
         text = " ".join(seg.text.strip() for seg in parts).strip()
         confidence = float(np.exp(np.mean([seg.avg_logprob for seg in parts]))) if parts else 0.0
         return text, info.language or (language or "en"), min(max(confidence, 0.0), 1.0)
