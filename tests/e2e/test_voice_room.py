@@ -1,0 +1,65 @@
+"""A spoken turn through the real LiveKit server: speech in, transcripts and voice out.
+
+The worker runs the real local stack (Silero, end-of-turn model, faster-whisper, Piper);
+only the LLM is the deterministic OpenAI-compatible stub (a fake of a paid service), so
+the reply can be checked word for word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from parley_common.openai_stub import OpenAIStub, StubDelays
+from parley_common.room_probe import fetch_token
+from parley_common.speaking_probe import SpeakingProbe, espeak_clip
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def _until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
+    stub = OpenAIStub(StubDelays(ttft_s=0.05)).start()
+    try:
+        stack = stack_factory(
+            {"PARLEY_LLM": "local", "PARLEY_LLM_URL": stub.base_url, "PARLEY_STT": "local",
+             "PARLEY_TTS": "local"}
+        )  # fmt: skip
+        token = fetch_token(stack.backend.url, {"participant_name": "Speaker"})
+        probe = SpeakingProbe()
+        await probe.connect(token["server_url"], token["participant_token"])
+        try:
+            await probe.wait_for_agent_voice(timeout=90)
+            # Let the greeting finish before speaking.
+            await _until(lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
+                         60, "the greeting to end")  # fmt: skip
+            await probe.say(espeak_clip("What is the weather like in Paris today?"))
+            spoke_at = probe.clip_ended_at
+            assert spoke_at is not None
+
+            def texts() -> list[str]:
+                return [t["text"] for t in probe.transcriptions]
+
+            await _until(lambda: any("paris" in t.lower() and "you said" not in t.lower()
+                                     for t in texts()), 60, "the user transcript")  # fmt: skip
+            await _until(
+                lambda: any("you said" in t.lower() for t in texts()), 60, "the reply text"
+            )
+            reply = next(t for t in texts() if "you said" in t.lower())
+            assert "paris" in reply.lower()  # the LLM answered what the user actually said
+            await _until(lambda: probe.agent_voice_after(spoke_at) is not None, 60, "reply audio")
+            assert stub.state.chat_requests, "the worker never called the configured LLM URL"
+        finally:
+            await probe.close()
+    finally:
+        stub.stop()
