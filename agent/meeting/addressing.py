@@ -8,10 +8,13 @@ as the name when either
 - it is one edit away (Damerau-Levenshtein) and starts with the same sound class, so
   "Barley" (b/p differ only in voicing) matches while "Harley" and "barely" do not.
 
-A near match must also sit where a name is used to address someone: first (after "hey",
-"okay", ...) or last in the utterance. "Barley, what was decided?" is addressing; "the
-barley harvest was early" is not. The exact name counts anywhere. Names shorter than four
-letters only match exactly: phonetic keys that short collide with too many ordinary words.
+A near match must also sit where a name is used to address someone, first (after "hey",
+"okay", ...) or last in the utterance, and the rest must read as a request (a question, "can
+you ...", "tell us ...", or nothing at all). "Barley, what was decided?" and "Partly what
+was decided" (Whisper's spellings) are addressing; "the barley harvest was early" and
+"barely anyone came" are not. A vocative near match may be two edits away when it still
+sounds alike (Metaphone keys one edit apart). The exact name counts anywhere. Names
+shorter than four letters only match exactly: keys that short collide with ordinary words.
 """
 
 from __future__ import annotations
@@ -26,6 +29,25 @@ _WORD = re.compile(r"[a-z0-9']+")
 _SOUND_CLASSES = ("bp", "dt", "gkc", "fv", "sz")
 # Words that may come before a name used to address someone.
 _LEAD_INS = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "and", "um", "uh", "oh", "yo"})
+
+
+# How a request to the agent starts, once its name is taken away.
+_REQUEST_STARTS = frozenset(
+    """what who whom whose when where why how which can could would will do does did is are
+    was were have has had should shall may please tell give summarise summarize recap remind
+    list say repeat ask explain any anything read note""".split()
+)
+
+
+def _norm(word: str) -> str:
+    return word.removesuffix("'s").replace("'", "")
+
+
+def _reads_as_request(rest: list[str], text: str) -> bool:
+    if not rest:
+        return True  # the name alone
+    # "what's" -> "what", "who'd" -> "who"
+    return rest[0].split("'")[0] in _REQUEST_STARTS or text.rstrip().endswith("?")
 
 
 def _words(text: str) -> list[str]:
@@ -52,36 +74,39 @@ class AddressDetector:
             raise ValueError("the agent needs a name to be addressed by")
         self._keys = {n: jellyfish.metaphone(n) for n in self.names}
 
-    def _word_matches(self, candidate: str, exact_only: bool) -> bool:
-        candidate = candidate.removesuffix("'s").replace("'", "")
+    def _exact(self, candidate: str) -> bool:
+        return _norm(candidate) in self.names
+
+    def _near(self, candidate: str) -> bool:
+        candidate = _norm(candidate)
         for name in self.names:
-            if candidate == name:
-                return True
-            if exact_only or len(name) < 4 or len(candidate) < 3:
+            if len(name) < 4 or len(candidate) < 3 or not _same_onset(candidate, name):
                 continue
-            if jellyfish.metaphone(candidate) == self._keys[name]:
+            key = jellyfish.metaphone(candidate)
+            edits = jellyfish.damerau_levenshtein_distance(candidate, name)
+            if key == self._keys[name] or edits <= (1 if len(name) <= 8 else 2):
                 return True
-            max_edits = 1 if len(name) <= 8 else 2
-            if jellyfish.damerau_levenshtein_distance(candidate, name) <= max_edits and _same_onset(
-                candidate, name
-            ):
+            if edits <= 2 and jellyfish.levenshtein_distance(key, self._keys[name]) <= 1:
                 return True
         return False
 
     def find(self, text: str) -> NameMatch | None:
         words = _words(text)
+        for i, word in enumerate(words):
+            if self._exact(word):
+                return NameMatch(word, i, 1)
         first = 0
         while first < len(words) - 1 and words[first] in _LEAD_INS:
             first += 1
-        for i in range(len(words)):
-            # One word, or two run together ("par lay", "par ley").
-            for n in (1, 2):
-                if i + n > len(words):
-                    break
-                vocative = i == first or i + n == len(words)
-                candidate = "".join(words[i : i + n])
-                if self._word_matches(candidate, exact_only=not vocative):
-                    return NameMatch(" ".join(words[i : i + n]), i, n)
+        # One word, or two run together ("par lay"), at the start or at the end.
+        spots = [(first, 1), (first, 2), (len(words) - 1, 1), (len(words) - 2, 2)]
+        for i, n in spots:
+            if i < 0 or i + n > len(words):
+                continue
+            candidate = "".join(words[i : i + n])
+            rest = words[:i] if i > first else words[i + n :]
+            if self._near(candidate) and _reads_as_request(rest, text):
+                return NameMatch(" ".join(words[i : i + n]), i, n)
         return None
 
     def is_addressed(self, text: str) -> bool:

@@ -74,6 +74,8 @@ class MeetingAgent(ConversationAgent):
         # for one turn)
         self._segment_of: OrderedDict[str, Segment | None] = OrderedDict()
         self._decided: OrderedDict[str, TurnDecision] = OrderedDict()
+        # A decision taken before its turn was final (preemptive generation): (text, decision)
+        self._pending: tuple[str, TurnDecision] | None = None
         self._finished = False
         self._tasks: set[asyncio.Task[Any]] = set()
         # Speech window of the turn in progress (monotonic), from the VAD's user state.
@@ -144,41 +146,45 @@ class MeetingAgent(ConversationAgent):
         self._speech_started = self._speech_ended = None
         return window
 
-    def _record_user(self, message: llm.ChatMessage) -> Segment | None:
-        if message.id in self._segment_of:
-            return self._segment_of[message.id]
-        window = self._take_speech_window()
-        segment = self.copilot.record_turn(message.text_content or "", window=window)
-        self._segment_of[message.id] = segment
-        while len(self._segment_of) > _REMEMBERED_TURNS:
-            self._segment_of.popitem(last=False)
-        return segment
+    def _decision(self, message: llm.ChatMessage) -> TurnDecision:
+        """One decision per turn, whichever comes first: the commit or the reply."""
+        decision = self._decided.get(message.id)
+        if decision is not None:
+            return decision
+        text = message.text_content or ""
+        if self._pending is not None and self._pending[0] == text:
+            return self._pending[1]
+        decision = self.copilot.decide(text)
+        self._pending = (text, decision)
+        return decision
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
-        if isinstance(item, llm.ChatMessage) and item.role == "user" and item.text_content:
-            self._record_user(item)
-            if len(self.chat_ctx.items) > MAX_CHAT_ITEMS * 2:
-                task = asyncio.get_running_loop().create_task(self._bound_history())
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        if not (isinstance(item, llm.ChatMessage) and item.role == "user" and item.text_content):
+            return
+        # The turn is final now (a preemptive reply may have decided on it already).
+        decision = self._decision(item)
+        self._pending = None
+        segment = self.copilot.commit(
+            item.text_content, decision, window=self._take_speech_window()
+        )
+        self._decided[item.id] = decision
+        self._segment_of[item.id] = segment
+        for cache in (self._decided, self._segment_of):
+            while len(cache) > _REMEMBERED_TURNS:
+                cache.popitem(last=False)
+        if decision.action != "ignore":
+            kind = decision.answer.kind if decision.answer else "general"
+            logger.info("addressed by %s (%s, %s)", decision.speaker, kind, decision.action)
+        if len(self.chat_ctx.items) > MAX_CHAT_ITEMS * 2:
+            task = asyncio.get_running_loop().create_task(self._bound_history())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _bound_history(self) -> None:
         trimmed = self.chat_ctx.copy()
         trimmed.truncate(max_items=MAX_CHAT_ITEMS)
         await self.update_chat_ctx(trimmed)
-
-    def _decision_for(self, message: llm.ChatMessage) -> TurnDecision:
-        decision = self._decided.get(message.id)
-        if decision is None:
-            decision = self.copilot.decide(self._record_user(message))
-            self._decided[message.id] = decision
-            while len(self._decided) > _REMEMBERED_TURNS:
-                self._decided.popitem(last=False)
-            if decision.action != "ignore":
-                kind = decision.answer.kind if decision.answer else "general"
-                logger.info("addressed by %s (%s, %s)", decision.speaker, kind, decision.action)
-        return decision
 
     async def llm_node(
         self,
@@ -188,7 +194,7 @@ class MeetingAgent(ConversationAgent):
     ) -> AsyncIterable[llm.ChatChunk | str] | str | None:
         last = chat_ctx.items[-1] if chat_ctx.items else None
         if isinstance(last, llm.ChatMessage) and last.role == "user":
-            decision = self._decision_for(last)
+            decision = self._decision(last)
             if decision.action == "ignore":
                 return None
             if decision.action == "say":
@@ -199,10 +205,25 @@ class MeetingAgent(ConversationAgent):
         return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
     def _label_speakers(self, chat_ctx: llm.ChatContext) -> None:
-        """Show the model who said each line (on its copy of the history only)."""
-        for item in chat_ctx.items:
-            if isinstance(item, llm.ChatMessage) and item.role == "user":
-                segment = self._segment_of.get(item.id)
-                text = item.text_content or ""
-                if segment and not text.startswith(f"{segment.speaker}: "):
-                    item.content = [f"{segment.speaker}: {text}"]
+        """Show the model who said each line. Items are replaced, not edited: the context
+        the node gets is a copy, but its messages are shared with the session's history."""
+        last_user = max(
+            (i for i, item in enumerate(chat_ctx.items) if _is_user(item)), default=None
+        )
+        for index, item in enumerate(chat_ctx.items):
+            if not _is_user(item):
+                continue
+            segment = self._segment_of.get(item.id)
+            if segment is not None:
+                speaker = segment.speaker
+            elif index == last_user:
+                speaker = self.copilot.attribute()  # not final yet: who speaks now
+            else:
+                continue
+            text = item.text_content or ""
+            if not text.startswith(f"{speaker}: "):
+                chat_ctx.items[index] = item.model_copy(update={"content": [f"{speaker}: {text}"]})
+
+
+def _is_user(item: object) -> bool:
+    return isinstance(item, llm.ChatMessage) and item.role == "user"

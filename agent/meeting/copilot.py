@@ -1,9 +1,9 @@
 """The meeting copilot's decisions, free of the framework so they are easy to test.
 
-For every finished transcript turn: record it under its speaker, then decide whether the
-agent speaks at all (only when addressed by name), and if so whether it answers from the
-transcript (grounded, or an honest "the transcript does not say") or hands the request to
-the model as an ordinary question.
+For every transcript turn: decide whether the agent speaks at all (only when addressed by
+name), and if so whether it answers from the transcript (grounded, or an honest "the
+transcript does not say") or hands the request to the model as an ordinary question; once
+the turn is final, record it under its speaker.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from parley_agent.meeting.transcript import Segment, TranscriptStore
 Action = Literal["ignore", "say", "reply"]
 
 FOLLOW_UP_WINDOW_S = 15.0
+ACK = "Yes? I'm listening."
 
 
 @dataclass
@@ -58,37 +59,50 @@ class MeetingCopilot:
             name = self.speakers.current() or self.speakers.last()
         return name or self.fallback_speaker
 
-    def record_turn(
-        self, text: str, speaker: str | None = None, window: tuple[float, float] | None = None
-    ) -> Segment | None:
-        """Add a finished turn to the transcript under the speaker it is attributed to."""
-        return self.store.add(speaker or self.attribute(window), text)
-
-    def decide(self, segment: Segment | None) -> TurnDecision:
-        """Whether and how the agent answers this (already recorded) turn."""
-        if segment is None:
-            return TurnDecision("ignore", self.fallback_speaker)
-        text, speaker = segment.text, segment.speaker
+    def decide(self, text: str) -> TurnDecision:
+        """Whether and how the agent answers ``text``. Reads state, never changes it: the
+        framework may ask twice for one turn (preemptive generation)."""
+        text = " ".join((text or "").split())
         follow_up = time.monotonic() < self._follow_up_until
-        self._follow_up_until = 0.0
-        if not follow_up and not self.detector.is_addressed(text):
-            return TurnDecision("ignore", speaker)
-        segment.to_agent = True
-        request = self.detector.strip_name(text) if not follow_up else text
+        if not text or (not follow_up and not self.detector.is_addressed(text)):
+            return TurnDecision("ignore", "")
+        request = text if follow_up else self.detector.strip_name(text)
         if not request:
             # Just the name: acknowledge so people know the agent is listening.
-            self._follow_up_until = time.monotonic() + FOLLOW_UP_WINDOW_S
-            return TurnDecision("say", speaker, request, say="Yes? I'm listening.")
+            return TurnDecision("say", "", request, say=ACK)
         answer = answer_question(self.store, request)
         if answer.kind == "general":
-            return TurnDecision("reply", speaker, request)
+            return TurnDecision("reply", "", request)
         if not answer.found:
-            return TurnDecision("say", speaker, request, say=answer.text, answer=answer)
-        return TurnDecision("reply", speaker, request, grounding=answer.grounding(), answer=answer)
+            return TurnDecision("say", "", request, say=answer.text, answer=answer)
+        return TurnDecision("reply", "", request, grounding=answer.grounding(), answer=answer)
+
+    def commit(
+        self,
+        text: str,
+        decision: TurnDecision,
+        *,
+        speaker: str | None = None,
+        window: tuple[float, float] | None = None,
+    ) -> Segment | None:
+        """Record a finished turn under its speaker, with the decision taken for it."""
+        segment = self.store.add(speaker or self.attribute(window), text)
+        if segment is None:
+            return None
+        decision.speaker = segment.speaker
+        segment.to_agent = decision.action != "ignore"
+        # "Parley?" alone opens a short window in which the next turn is for the agent.
+        if decision.say == ACK:
+            self._follow_up_until = time.monotonic() + FOLLOW_UP_WINDOW_S
+        elif segment.to_agent:
+            self._follow_up_until = 0.0
+        return segment
 
     def on_turn(self, text: str, speaker: str | None = None) -> TurnDecision:
-        """Record then decide (the two steps the agent runs at different moments)."""
-        return self.decide(self.record_turn(text, speaker))
+        """Decide and record in one step (what the agent does for a finished turn)."""
+        decision = self.decide(text)
+        self.commit(text, decision, speaker=speaker)
+        return decision
 
     def record_agent(self, text: str) -> None:
         self.store.add(self.agent_name, text, role="agent")

@@ -38,5 +38,5 @@ def test_copilot_attributes_turns_to_speakers() -> None:
     copilot.speakers.update("Ben Carter", True, at=103.0)
     copilot.on_turn("the budget is tight")  # no speech window: whoever speaks now
     assert copilot.store.segments[-1].speaker == "Ben Carter"
-    copilot.record_turn("it really is", window=(100.5, 102.8))  # Ana's stretch
+    copilot.commit("it really is", copilot.decide("it really is"), window=(100.5, 102.8))
     assert copilot.store.segments[-1].speaker == "Ana Souza"

@@ -1,0 +1,112 @@
+"""Meeting mode with real speech: espeak-ng voices → Silero VAD → faster-whisper (tiny.en)
+→ MeetingAgent → eSpeak TTS. The name is spotted in whatever Whisper wrote for "Parley"."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+from livekit.agents import AgentSession, APIConnectOptions, llm
+from livekit.agents.voice.agent_session import SessionConnectOptions
+
+from parley_agent.meeting.agent import MeetingAgent
+from parley_agent.providers.espeak_tts import EspeakTTS
+from parley_agent.providers.factory import whisper_model
+from parley_agent.providers.whisper_stt import WhisperSTT
+from parley_agent.settings import AgentSettings
+from parley_agent.turns import load_vad, turn_handling
+from parley_common.agent_config import AgentConfig
+from tests.agent.audio_harness import ScriptedMicrophone, VirtualSpeaker, espeak_pcm
+from tests.agent.meeting.fake_llm import FakeLLM, Reply
+
+pytestmark = pytest.mark.slow
+logger = logging.getLogger("tests.meeting_audio")
+
+
+def _grounded(chat_ctx: llm.ChatContext) -> Reply | None:
+    for item in reversed(chat_ctx.items):
+        if item.type == "message" and item.role == "system":
+            text = item.text_content or ""
+            if text.startswith("Answer the question using only these lines"):
+                return Reply(text="Ben said we agreed to launch in March.")
+    return None
+
+
+async def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+async def _until_lazy(predicate, timeout: float, what) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await _until(predicate, timeout, "")
+    except AssertionError as exc:
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what()}") from exc
+
+
+async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
+    settings = AgentSettings(_env_file=None)
+    whisper, src = whisper_model(settings)
+    fake = FakeLLM([_grounded], default="I am not sure.")
+    session = AgentSession(
+        stt=WhisperSTT(whisper, model_name=src.describe(), language="en"),
+        llm=fake,
+        tts=EspeakTTS(voice="en-us"),
+        vad=load_vad(),
+        turn_handling=turn_handling(settings),
+        conn_options=SessionConnectOptions(llm_conn_options=APIConnectOptions(max_retry=0)),
+    )
+    mic, speaker = ScriptedMicrophone(), VirtualSpeaker()
+    session.input.audio, session.output.audio = mic, speaker
+    finals: list[str] = []
+    session.on("user_input_transcribed", lambda ev: ev.is_final and finals.append(ev.transcript))
+    agent = MeetingAgent(AgentConfig(mode="meeting", greeting="Hi all."))
+    await session.start(agent)
+    try:
+        await _until(lambda: speaker.voiced_after(0), 30, "the greeting")
+        await _until(lambda: session.agent_state == "listening", 30, "the greeting to end")
+
+        # People talking to each other: transcribed under their names, no reply.
+        for name, line in [
+            ("Ben Carter", "After the review we agreed to launch in March."),
+            ("Ana Souza", "Good, then the budget stays as it is."),
+        ]:
+            agent.copilot.speakers.update(name, True)
+            before = len(agent.transcript.evidence())
+            mic.play(espeak_pcm(line))
+            await _until(lambda b=before: len(agent.transcript.evidence()) > b, 60, "transcript")
+        said_at = time.monotonic()
+        await asyncio.sleep(3.0)
+        assert not speaker.voiced_after(said_at), "the agent spoke without being addressed"
+        assert fake.requests == []
+        speakers = [s.speaker for s in agent.transcript.evidence()]
+        assert speakers[:2] == ["Ben Carter", "Ana Souza"], agent.transcript.render()
+
+        # Addressed by name: Whisper's spelling of "Parley" is recognised; it answers aloud.
+        agent.copilot.speakers.update("Chloe Diaz", True)
+        mic.play(espeak_pcm("Parley, what was decided?"))
+        await _until(lambda: not mic.busy, 15, "the question to be played")
+        asked_at = mic.clip_ended_at or time.monotonic()
+        await _until_lazy(
+            lambda: speaker.voiced_after(asked_at),
+            60,
+            lambda: (
+                f"the agent's answer (heard {finals!r}; transcript {agent.transcript.render()!r})"
+            ),
+        )
+        heard = finals[-1]
+        logger.info("whisper heard the question as %r", heard)
+        asked = [s for s in agent.transcript.segments if s.to_agent]
+        assert asked and asked[-1].speaker == "Chloe Diaz", agent.transcript.render()
+        assert len(fake.requests) == 1
+        grounding = _grounded(fake.requests[0])
+        assert grounding is not None, "the decision was not retrieved for the model"
+    finally:
+        await session.aclose()
+        await speaker.aclose()
