@@ -122,6 +122,7 @@ class TurnLatencyTracker:
                 "tts_ttfb": record.tts_ttfb,
                 "e2e": record.e2e_latency,
                 "interrupted": record.interrupted,
+                "user_stopped_at": record.user_stopped_at,
             },
         )
         for callback in list(self._subscribers):

@@ -79,10 +79,10 @@ class AgentSettings(BaseSettings):
         default=0.4, ge=0.0, le=5.0, alias="PARLEY_MIN_ENDPOINTING_DELAY"
     )
     max_endpointing_delay: float = Field(
-        default=2.5, ge=0.1, le=10.0, alias="PARLEY_MAX_ENDPOINTING_DELAY"
+        default=1.5, ge=0.1, le=10.0, alias="PARLEY_MAX_ENDPOINTING_DELAY"
     )
     min_interruption_duration: float = Field(
-        default=0.25, ge=0.05, le=5.0, alias="PARLEY_MIN_INTERRUPTION_DURATION"
+        default=0.15, ge=0.05, le=5.0, alias="PARLEY_MIN_INTERRUPTION_DURATION"
     )
     false_interruption_timeout: float = Field(
         default=1.0, ge=0.1, le=10.0, alias="PARLEY_FALSE_INTERRUPTION_TIMEOUT"

@@ -45,12 +45,26 @@ def worker_plan() -> ProviderPlan:
 def prewarm(proc: JobProcess) -> None:
     """Load what every job needs once per process, before a job arrives."""
     proc.userdata["vad"] = load_vad()
+    _import_openai_client()
     try:
         preload_local_models(get_settings(), worker_plan())
     except (ModelUnavailableError, ProviderConfigError) as exc:
         # The job reports it again with its room id; the process stays usable for rooms
         # whose overrides choose providers that do work.
         logger.error("local model preload failed: %s", exc)
+
+
+def _import_openai_client() -> None:
+    """Import the OpenAI SDK's lazily loaded resources now, not on the job's event loop.
+
+    Every LLM path (cloud, a user URL, the embedded runtime) goes through the OpenAI client;
+    its first use imports ~1 s of modules, which otherwise blocks the first job's audio.
+    """
+    import openai
+    from livekit.plugins import openai as _lk_openai  # noqa: F401
+
+    client = openai.AsyncClient(api_key="prewarm", base_url="http://127.0.0.1:9/v1")
+    _ = (client.chat.completions, client.audio.speech, client.audio.transcriptions, client.models)
 
 
 def _server_options() -> dict:
@@ -129,6 +143,8 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(tool_http.aclose)
     tools = build_tools(config, tool_env_from_settings(get_settings(), tool_http, ctx.room.name))
     agent = build_agent(config, tools=tools)
+    # RoomIO linked to a fixed identity (meeting mode) reads the local participant at start.
+    await ctx.connect()
     await session.start(
         agent=agent,
         room=ctx.room,
