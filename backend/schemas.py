@@ -197,15 +197,18 @@ def _reject_nul(value: str | None) -> str | None:
     return value
 
 
-LATENCY_PARTS = (
-    "e2e",
-    "end_of_turn_delay",
-    "transcription_delay",
-    "llm_ttft",
-    "tts_ttfb",
-    "on_user_turn_completed_delay",
-    "playback_latency",
-)
+class LatencyParts(BaseModel):
+    """Seconds spent in each part of a turn; any part may be missing (not measured)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    e2e: float | None = Field(default=None, ge=0, le=3600, description="end of speech → reply")
+    end_of_turn_delay: float | None = Field(default=None, ge=0, le=3600)
+    transcription_delay: float | None = Field(default=None, ge=0, le=3600)
+    llm_ttft: float | None = Field(default=None, ge=0, le=3600)
+    tts_ttfb: float | None = Field(default=None, ge=0, le=3600)
+    on_user_turn_completed_delay: float | None = Field(default=None, ge=0, le=3600)
+    playback_latency: float | None = Field(default=None, ge=0, le=3600)
 
 
 class TurnIn(BaseModel):
@@ -223,27 +226,12 @@ class TurnIn(BaseModel):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     interrupted: bool = False
-    latency: dict[str, float] | None = Field(
-        default=None, description=f"Seconds; keys among {', '.join(LATENCY_PARTS)}"
-    )
+    latency: LatencyParts | None = None
 
     @field_validator("speaker_identity", "text", "job_id")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         return _reject_nul(value)
-
-    @field_validator("latency")
-    @classmethod
-    def _known_parts(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        if value is None:
-            return None
-        unknown = sorted(set(value) - set(LATENCY_PARTS))
-        if unknown:
-            raise ValueError(f"unknown latency parts {unknown}")
-        for key, seconds in value.items():
-            if not (0 <= seconds <= 3600):
-                raise ValueError(f"latency part {key} must be within 0..3600 seconds")
-        return value
 
     @field_validator("ended_at")
     @classmethod

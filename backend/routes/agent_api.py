@@ -74,7 +74,7 @@ async def post_turn(request: Request, body: TurnIn, response: Response) -> TurnA
         started_at=_epoch(body.started_at),
         ended_at=_epoch(body.ended_at),
         interrupted=body.interrupted,
-        latency=body.latency,
+        latency=(body.latency.model_dump(exclude_none=True) or None) if body.latency else None,
     )
     inserted, row = await history_store.store_turn(request.app.state.engine, turn)
     if not inserted and not history_store.same_turn(row, turn):

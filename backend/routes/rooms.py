@@ -80,6 +80,15 @@ async def _find_room(lkapi: api.LiveKitAPI, name: str) -> api.Room | None:
     return found.rooms[0] if found.rooms else None
 
 
+async def _require_room(lkapi: api.LiveKitAPI, name: str) -> api.Room:
+    # Dispatch calls for a room that does not exist time out inside LiveKit (it looks for
+    # the node hosting the room) and come back as "unavailable": answer 404 up front.
+    room = await _find_room(lkapi, name)
+    if room is None:
+        raise ApiError(404, "not_found", f"room {name!r} not found")
+    return room
+
+
 @router.post("", response_model=RoomCreated, status_code=201, summary="Create a room")
 async def create_room(request: Request, body: RoomCreate, lkapi: LiveKit) -> RoomCreated:
     """Create a room and (by default) explicitly dispatch the agent into it.
@@ -132,16 +141,12 @@ async def list_rooms(lkapi: LiveKit) -> RoomList:
 
 @router.get("/{room_name}", response_model=RoomOut, summary="Get one room")
 async def get_room(room_name: RoomPath, lkapi: LiveKit) -> RoomOut:
-    room = await _find_room(lkapi, room_name)
-    if room is None:
-        raise ApiError(404, "not_found", f"room {room_name!r} not found")
-    return _room_out(room)
+    return _room_out(await _require_room(lkapi, room_name))
 
 
 @router.delete("/{room_name}", status_code=204, summary="Delete a room (disconnects everyone)")
 async def delete_room(room_name: RoomPath, lkapi: LiveKit) -> Response:
-    if await _find_room(lkapi, room_name) is None:
-        raise ApiError(404, "not_found", f"room {room_name!r} not found")
+    await _require_room(lkapi, room_name)
     async with livekit_errors("delete room"):
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
     logger.info("room deleted", extra={"room": room_name})
@@ -161,6 +166,7 @@ async def create_dispatch(
     lkapi: LiveKit,
 ) -> DispatchOut:
     settings: BackendSettings = request.app.state.settings
+    await _require_room(lkapi, room_name)
     dispatch = await _create_dispatch(
         lkapi, room_name, body.agent_name or settings.agent_name, body.agent_config or AgentConfig()
     )
@@ -172,6 +178,7 @@ async def create_dispatch(
     "/{room_name}/dispatches", response_model=DispatchList, summary="List a room's dispatches"
 )
 async def list_dispatches(room_name: RoomPath, lkapi: LiveKit) -> DispatchList:
+    await _require_room(lkapi, room_name)
     async with livekit_errors("list dispatches"):
         found = await lkapi.agent_dispatch.list_dispatch(room_name)
     return DispatchList(dispatches=[_dispatch_out(d) for d in found])
@@ -185,6 +192,7 @@ async def delete_dispatch(
     dispatch_id: DispatchIdPath,
     lkapi: LiveKit,
 ) -> Response:
+    await _require_room(lkapi, room_name)
     async with livekit_errors("list dispatches"):
         existing = await lkapi.agent_dispatch.list_dispatch(room_name)
     if not any(d.id == dispatch_id for d in existing):

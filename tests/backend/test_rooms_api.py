@@ -117,3 +117,15 @@ async def test_livekit_down_is_a_502_in_the_error_shape(tmp_path: Path) -> None:
         resp = await c.get("/api/rooms")
         assert resp.status_code == 502
         assert resp.json()["error"]["code"] == "upstream_error"
+
+
+async def test_dispatch_calls_for_a_missing_room_are_404(lk_client: httpx.AsyncClient) -> None:
+    # LiveKit itself times out on these ("unavailable"); the API answers 404 at once.
+    for method, path in (
+        ("GET", "/api/rooms/no-such-room/dispatches"),
+        ("POST", "/api/rooms/no-such-room/dispatches"),
+        ("DELETE", "/api/rooms/no-such-room/dispatches/AD_x"),
+    ):
+        kwargs = {"json": {}} if method == "POST" else {}
+        resp = await lk_client.request(method, path, headers=KEY, **kwargs)
+        assert resp.status_code == 404, (method, path, resp.text)
