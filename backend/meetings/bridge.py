@@ -68,6 +68,7 @@ class MeetingBridge:
         room_name: str,
         platform: str,
         bot_rate: int,
+        agent_name: str,
         access: LiveKitAccess,
         on_event: EventHook,
         on_turn: TurnHook,
@@ -79,6 +80,7 @@ class MeetingBridge:
         self.platform = platform
         self.identity = f"meeting-{meeting_id}"
         self.bot_rate = bot_rate
+        self.agent_name = agent_name
         self.stats = BridgeStats()
         self._access = access
         self._on_event = on_event
@@ -100,6 +102,7 @@ class MeetingBridge:
         self._speakers: dict[str, Any] = {}
         self._active: list[str] = []
         self._current = ""
+        self._last_active: list[str] = []
         self._seen_speakers: set[str] = set()
         self._pending_arrays: list[list[dict[str, Any]]] = []
         self._publish_wakeup = asyncio.Event()
@@ -277,10 +280,16 @@ class MeetingBridge:
 
     def _on_transcription(self, reader: rtc.TextStreamReader, participant_identity: str) -> None:
         attributes = reader.info.attributes or {}
-        if attributes.get("lk.transcription_final") != "true":
+        # The meeting's speech comes as whole segments marked final on open (interim ones
+        # are skipped); the agent's comes as one delta stream per segment, complete at close.
+        if (
+            participant_identity == self.identity
+            and attributes.get("lk.transcription_final") != "true"
+        ):
             return
         started = datetime.datetime.now(datetime.UTC)
-        speakers = list(self._active)
+        # A final segment usually lands after the speaker stopped: use who spoke last.
+        speakers = list(self._active or self._last_active)
         self._spawn(self._record_turn(reader, participant_identity, speakers, started))
 
     async def _record_turn(
@@ -296,10 +305,10 @@ class MeetingBridge:
         if sender == self.identity:
             await self._on_turn(", ".join(speakers) or "Meeting", "user", text, started)
             return
-        name = sender
+        # Agent participants usually have no display name: use the one the meeting sees.
         room = self._room
-        if room is not None and sender in room.remote_participants:
-            name = room.remote_participants[sender].name or sender
+        participant = room.remote_participants.get(sender) if room is not None else None
+        name = (participant.name if participant is not None else "") or self.agent_name
         await self._on_turn(name, "agent", text, started)
 
     # --- bot → room ---------------------------------------------------------------------
@@ -363,6 +372,8 @@ class MeetingBridge:
                 await self._event("speaker.seen", {"name": speaker.name, "id": speaker.id})
         speaking = [s for s in speakers if s.speaking]
         self._active = sorted(s.name for s in speaking)
+        if self._active:
+            self._last_active = list(self._active)
         # The current speaker is the one who started last (timestamps may be missing).
         latest = max(speaking, key=lambda s: s.timestamp or 0.0, default=None)
         self._current = latest.name if latest else ""

@@ -396,6 +396,8 @@ class MeetingService:
                     room_name=row["room_name"],
                     platform=row["platform"],
                     bot_rate=row["audio_frequency"],
+                    agent_name=(row["agent_config"] or {}).get("agent_display_name")
+                    or row["bot_name"],
                     access=self.access,
                     on_event=lambda kind, data: self._bridge_event(meeting_id, kind, data),
                     on_turn=lambda *turn: self._bridge_turn(meeting_id, *turn),
