@@ -59,7 +59,7 @@ class AgentSettings(BaseSettings):
     llm_url: str | None = Field(default=None, alias="PARLEY_LLM_URL")
     llm_model: str = Field(default="local", alias="PARLEY_LLM_MODEL")
     llm_api_key: str | None = Field(default=None, alias="PARLEY_LLM_API_KEY")
-    llm_max_tokens: int = Field(default=120, ge=8, le=4096, alias="PARLEY_LLM_MAX_TOKENS")
+    llm_max_tokens: int = Field(default=80, ge=8, le=4096, alias="PARLEY_LLM_MAX_TOKENS")
     # Model sources: an explicit path wins over the offline pack, which wins over a download.
     llm_gguf: str | None = Field(default=None, alias="PARLEY_LLM_GGUF")
     llm_threads: int | None = Field(default=None, alias="PARLEY_LLM_THREADS")

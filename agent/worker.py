@@ -12,13 +12,13 @@ import httpx
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from parley_agent.conversation import AGENT_CLASSES, build_agent
+from parley_agent.conversation import AGENT_CLASSES, build_agent, build_instructions
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.providers.factory import CACHE_DIR, build_providers, preload_local_models
-from parley_agent.providers.local_llm import LOCAL_LLM_URL_ENV, start_local_llm
+from parley_agent.providers.local_llm import LOCAL_LLM_URL_ENV, start_local_llm, warm_prompt_cache
 from parley_agent.providers.model_packs import ModelUnavailableError
 from parley_agent.providers.selection import (
     LLAMACPP,
@@ -165,6 +165,7 @@ def _start_embedded_llm() -> None:
         cache_dir=CACHE_DIR / "llm",
     )
     os.environ[LOCAL_LLM_URL_ENV] = url
+    warm_prompt_cache(url, build_instructions(AgentConfig()))
     print(f"parley: local LLM runtime {model.describe()} serving at {url}", file=sys.stderr)
 
 

@@ -17,6 +17,7 @@ from livekit.agents import tts as lk_tts
 from livekit.agents import vad as lk_vad
 
 from parley_agent.providers import selection as sel
+from parley_agent.providers.clause_tokenizer import ClauseTokenizer
 from parley_agent.providers.espeak_tts import EspeakTTS
 from parley_agent.providers.model_packs import (
     ModelUnavailableError,
@@ -149,6 +150,16 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
 
 
 def _build_tts(name: str, settings: AgentSettings, config: AgentConfig) -> lk_tts.TTS:
+    if name in (sel.ESPEAK, sel.PIPER):
+        # Local voices synthesise a clause in tens of milliseconds: feed them clauses so the
+        # first audio does not wait for a slow local LLM to finish its first sentence.
+        return lk_tts.StreamAdapter(
+            tts=_build_local_tts(name, settings, config), sentence_tokenizer=ClauseTokenizer()
+        )
+    return _build_cloud_tts(name, settings, config)
+
+
+def _build_local_tts(name: str, settings: AgentSettings, config: AgentConfig) -> lk_tts.TTS:
     if name == sel.ESPEAK:
         voice = config.voice if config.voice and settings.local_tts_engine == "espeak" else None
         return EspeakTTS(voice=voice or settings.espeak_voice)
@@ -157,6 +168,10 @@ def _build_tts(name: str, settings: AgentSettings, config: AgentConfig) -> lk_tt
 
         voice, resolved = piper_voice(settings)
         return PiperTTS(voice, voice_name=resolved.describe())
+    raise ModelUnavailableError(f"unknown local TTS provider {name}")
+
+
+def _build_cloud_tts(name: str, settings: AgentSettings, config: AgentConfig) -> lk_tts.TTS:
     if name == sel.CARTESIA:
         from livekit.plugins import cartesia
 

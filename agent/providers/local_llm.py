@@ -8,6 +8,7 @@ would talk to Ollama, vLLM or a cloud endpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -97,6 +98,36 @@ def start_local_llm(
             },
         )
         return _url, model
+
+
+def warm_prompt_cache(url: str, system_prompt: str) -> threading.Thread:
+    """Evaluate the default system prompt once in the background.
+
+    llama.cpp keeps a slot's evaluated prefix (``cache_prompt``); on 2 CPU cores the ~250
+    instruction tokens take seconds to evaluate, which would otherwise land on the first
+    user's first turn.
+    """
+    body = json.dumps({
+        "model": "local",
+        "messages": [{"role": "system", "content": system_prompt},
+                     {"role": "user", "content": "Hello."}],
+        "max_tokens": 1,
+        "cache_prompt": True,
+    }).encode()  # fmt: skip
+
+    def run() -> None:
+        request = urllib.request.Request(
+            f"{url}/chat/completions", data=body, headers={"content-type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as resp:
+                resp.read()
+        except OSError as exc:
+            logger.warning("local LLM prompt warm-up failed: %s", exc)
+
+    thread = threading.Thread(target=run, name="llm-warmup", daemon=True)
+    thread.start()
+    return thread
 
 
 def local_llm_url() -> str | None:

@@ -1,0 +1,31 @@
+"""Clause splitting for the local TTS."""
+
+from __future__ import annotations
+
+import asyncio
+
+from parley_agent.providers.clause_tokenizer import ClauseTokenizer, split_clauses
+
+
+def test_splits_at_clause_punctuation_but_not_inside_numbers() -> None:
+    text = "Well, the capital of France is Paris, with 2.1 million people; it is big. Ok."
+    pieces = [p for p, _, _ in split_clauses(text, min_len=20)]
+    assert pieces == [
+        "Well, the capital of France is Paris,",
+        "with 2.1 million people;",
+        "it is big. Ok.",
+    ]
+    for piece, start, end in split_clauses(text, min_len=20):
+        assert text[start:end] == piece
+
+
+async def test_stream_emits_first_clause_before_the_sentence_ends() -> None:
+    stream = ClauseTokenizer(min_len=20).stream()
+    for word in "So, if you want a good cup of tea, boil fresh water and then".split(" "):
+        stream.push_text(word + " ")
+    # No sentence end yet and no end of input: the first clause is already out.
+    first = await asyncio.wait_for(anext(stream), timeout=2.0)
+    assert first.token == "So, if you want a good cup of tea,"
+    stream.end_input()
+    rest = [ev.token async for ev in stream]
+    assert [t.strip() for t in rest] == ["boil fresh water and then"]
