@@ -76,7 +76,16 @@ def _server_options() -> dict:
         options["num_idle_processes"] = settings.num_idle_processes
     if settings.load_threshold is not None:
         options["load_threshold"] = settings.load_threshold
+        if settings.load_threshold >= 1:
+            # "Never refuse for load" must also reach the server: LiveKit routes a job by
+            # affinity 1 - reported load, so a worker reporting a busy machine's CPU (1.0)
+            # gets no job at all ("no servers available"), whatever its own threshold says.
+            options["load_fnc"] = _unlimited_load
     return options
+
+
+def _unlimited_load() -> float:
+    return 0.0
 
 
 server = AgentServer(**_server_options())
