@@ -149,6 +149,14 @@ class Listener:
         await self.room.disconnect()
 
 
+def main_thread_cpu(proc: psutil.Process) -> float:
+    """CPU seconds of the process's main thread (the asyncio loop; the rest is native)."""
+    for thread in proc.threads():
+        if thread.id == proc.pid:
+            return thread.user_time + thread.system_time
+    return 0.0
+
+
 def bot_onset(bot: FakeBot, since: float) -> float | None:
     for chunk in bot.received:
         if chunk.at >= since and rms(chunk.pcm) >= ONSET_RMS:
@@ -258,17 +266,19 @@ class Bench:
                 while len(self.meetings) < level:
                     await self.add_meeting(True)
                 await asyncio.sleep(1.0)
-                cpu0, t0 = proc.cpu_times(), time.monotonic()
+                cpu0, main0, t0 = proc.cpu_times(), main_thread_cpu(proc), time.monotonic()
                 b2r, d_in, r2b, d_out = await self.measure(bursts)
-                cpu1, t1 = proc.cpu_times(), time.monotonic()
+                cpu1, main1, t1 = proc.cpu_times(), main_thread_cpu(proc), time.monotonic()
                 cpu_pct = 100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0)
+                py_pct = 100 * (main1 - main0) / (t1 - t0)
                 added_in = [a - b for a, b in zip(b2r, d_in, strict=True)]
                 added_out = [a - b for a, b in zip(r2b, d_out, strict=True)]
                 total = max(p95(b2r), p95(r2b))
                 print(f"bridges={level:3d} bot→room p95={p95(b2r):6.1f} ms (added "
                       f"{p95(added_in):6.1f}) room→bot p95={p95(r2b):6.1f} ms (added "
                       f"{p95(added_out):6.1f}) backend cpu={cpu_pct:5.1f}% "
-                      f"({cpu_pct / level:4.2f}%/bridge) samples={len(b2r)}/{len(r2b)}",
+                      f"({cpu_pct / level:4.2f}%/bridge, event loop {py_pct:4.1f}%) "
+                      f"samples={len(b2r)}/{len(r2b)}",
                       flush=True)  # fmt: skip
                 if base_total is None:  # one bridge: the added latency we report
                     base_total = total

@@ -33,8 +33,11 @@ logger = logging.getLogger("parley.meetings.bridge")
 
 ROOM_RATE = 48000
 OUT_FRAME_MS = 20
-# How far ahead of real time we may send the bot audio (absorbs scheduling jitter).
+# How far ahead of real time we may send the bot audio (absorbs scheduling jitter); audio
+# beyond that is dropped, not delayed, so a stall never turns into lasting latency.
 MAX_LEAD_S = 0.06
+# Meeting audio queued for the room beyond this when new audio arrives is trimmed.
+MAX_IN_BACKLOG_S = 0.04
 SPEAKERS_TOPIC = "parley.speakers"
 ATTR_ROLE = "parley.role"
 ATTR_MEETING = "parley.meeting_id"
@@ -56,6 +59,8 @@ class BridgeStats:
     bytes_in: int = 0
     frames_out: int = 0
     malformed: int = 0
+    dropped_in_ms: float = 0.0
+    dropped_out_ms: float = 0.0
     speaker_updates: int = 0
     handshakes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -320,6 +325,15 @@ class MeetingBridge:
             return True
         self.stats.frames_in += 1
         self.stats.bytes_in += len(data)
+        # Input and playout run at the same rate, so any backlog (a stall, a burst from the
+        # network) would stay as latency for good: trim the excess from the new audio.
+        excess = self._source.queued_duration - MAX_IN_BACKLOG_S
+        if excess > 0:
+            drop = min(len(data), int(excess * self._in_rate) * 2)
+            self.stats.dropped_in_ms += 1000 * drop / 2 / self._in_rate
+            data = data[drop:]
+            if not data:
+                return True
         if self._in_rate == ROOM_RATE:
             frames = [rtc.AudioFrame(data, ROOM_RATE, 1, len(data) // 2)]
         else:
@@ -436,15 +450,16 @@ class MeetingBridge:
             await stream.aclose()
 
     async def _send_paced(self, ws: WebSocket, pcm: bytes, rate: int) -> None:
+        """Send now unless that would put the bot more than ``MAX_LEAD_S`` ahead."""
         if not pcm:
             return
         now = time.monotonic()
-        self._out_clock = max(self._out_clock, now) + len(pcm) / 2 / rate
-        lead = self._out_clock - now - MAX_LEAD_S
-        if lead > 0:
-            await asyncio.sleep(lead)
-        if self._socket is not ws:
+        duration = len(pcm) / 2 / rate
+        clock = max(self._out_clock, now) + duration
+        if clock - now > MAX_LEAD_S + duration:
+            self.stats.dropped_out_ms += 1000 * duration  # a burst after a stall
             return
+        self._out_clock = clock
         try:
             await ws.send_bytes(pcm)
             self.stats.frames_out += 1
