@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import jellyfish
 
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"[A-Za-z0-9']+")
 # Consonants that STT confuses because they differ only in voicing.
 _SOUND_CLASSES = ("bp", "dt", "gkc", "fv", "sz")
 # Words that may come before a name used to address someone.
@@ -50,8 +50,13 @@ def _reads_as_request(rest: list[str], text: str) -> bool:
     return rest[0].split("'")[0] in _REQUEST_STARTS or text.rstrip().endswith("?")
 
 
+def _tokens(text: str) -> list[str]:
+    """Words as written (for giving the request back); ``_words`` is the same, lower-cased."""
+    return [w.strip("'") for w in _WORD.findall(text) if w.strip("'")]
+
+
 def _words(text: str) -> list[str]:
-    return [w.strip("'") for w in _WORD.findall(text.lower()) if w.strip("'")]
+    return [w.lower() for w in _tokens(text)]
 
 
 def _same_onset(a: str, b: str) -> bool:
@@ -117,8 +122,8 @@ class AddressDetector:
         match = self.find(text)
         if match is None:
             return text.strip()
-        words = _words(text)
-        rest = words[: match.start] + words[match.start + match.length :]
-        while rest and rest[0] in _LEAD_INS:
+        tokens = _tokens(text)
+        rest = tokens[: match.start] + tokens[match.start + match.length :]
+        while rest and rest[0].lower() in _LEAD_INS:
             rest = rest[1:]
         return " ".join(rest)

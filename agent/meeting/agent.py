@@ -62,6 +62,7 @@ class MeetingAgent(ConversationAgent):
         tools: Sequence[llm.Tool | llm.Toolset] = (),
         extra_instructions: str | None = None,
         runtime: MeetingRuntime | None = None,
+        answers: str | None = None,
     ) -> None:
         rules = meeting_rules(config.agent_display_name)
         super().__init__(
@@ -70,6 +71,8 @@ class MeetingAgent(ConversationAgent):
             extra_instructions=f"{rules}\n\n{extra_instructions}" if extra_instructions else rules,
         )
         self.runtime = runtime or MeetingRuntime(config.agent_display_name)
+        # "auto" | "model" | "extractive" (see PARLEY_MEETING_ANSWERS); None: from settings.
+        self._answers = answers
         # user message id -> its transcript segment, and -> decision (llm_node can run twice
         # for one turn)
         self._segment_of: OrderedDict[str, Segment | None] = OrderedDict()
@@ -93,6 +96,7 @@ class MeetingAgent(ConversationAgent):
     # ------------------------------------------------------------------ lifecycle
     async def on_enter(self) -> None:
         await super().on_enter()
+        self.copilot.extractive = self._extractive_answers()
         self.session.on("conversation_item_added", self._on_item)
         self.session.on("user_state_changed", self._on_user_state)
         self.runtime.attach_session(self.session)
@@ -105,6 +109,27 @@ class MeetingAgent(ConversationAgent):
         if linked is not None and (linked.name or linked.identity):
             self.copilot.fallback_speaker = linked.name or linked.identity
         job.add_shutdown_callback(self._post_summary)
+
+    def _extractive_answers(self) -> bool:
+        answers = self._answers
+        if answers is None:
+            from parley_agent.settings import get_settings
+
+            answers = get_settings().meeting_answers
+        if answers != "auto":
+            return answers == "extractive"
+        # auto: the small embedded model garbles and misattributes quotes; a capable model
+        # (cloud, or a configured endpoint) phrases them. No LLM at all: quote.
+        if not isinstance(self.session.llm, llm.LLM):
+            return self.session.llm is None
+        try:
+            plan = getattr(self.session.userdata, "plan", None)
+        except ValueError:  # no userdata: not started by the worker
+            plan = None
+        from parley_agent.providers.selection import LLAMACPP
+
+        primary = list(getattr(getattr(plan, "llm", None), "chain", None) or [])[:1]
+        return primary == [LLAMACPP]
 
     async def on_exit(self) -> None:
         self.session.off("conversation_item_added", self._on_item)

@@ -41,12 +41,15 @@ class MeetingCopilot:
         store: TranscriptStore | None = None,
         speakers: SpeakerTracker | None = None,
         fallback_speaker: str = "Unknown speaker",
+        extractive: bool = False,
     ) -> None:
         self.agent_name = agent_name
         self.store = store if store is not None else TranscriptStore()
         self.speakers = speakers if speakers is not None else SpeakerTracker()
         self.detector = AddressDetector(agent_name)
         self.fallback_speaker = fallback_speaker
+        # Speak transcript answers as quotes instead of letting the model phrase them.
+        self.extractive = extractive
         # After "Yes? I'm listening." the next turn is for the agent even without its name.
         self._follow_up_until = 0.0
 
@@ -75,6 +78,8 @@ class MeetingCopilot:
             return TurnDecision("reply", "", request)
         if not answer.found:
             return TurnDecision("say", "", request, say=answer.text, answer=answer)
+        if self.extractive:
+            return TurnDecision("say", "", request, say=answer.spoken(), answer=answer)
         return TurnDecision("reply", "", request, grounding=answer.grounding(), answer=answer)
 
     def commit(

@@ -60,6 +60,13 @@ class Answer:
     excerpts: list[Segment] = field(default_factory=list)
     actions: list[ActionItem] = field(default_factory=list)
 
+    def spoken(self, max_quotes: int = 3) -> str:
+        """The extractive answer, short enough to say aloud."""
+        if self.kind in ("said", "decisions") and len(self.excerpts) > max_quotes:
+            lead = "Decisions so far: " if self.kind == "decisions" else ""
+            return lead + _quote(self.excerpts[-max_quotes:])
+        return self.text
+
     def grounding(self) -> str:
         """What the model is shown to phrase its answer (and told not to go beyond)."""
         if not self.found:

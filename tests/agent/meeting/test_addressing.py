@@ -46,7 +46,7 @@ def test_ordinary_speech_is_not_addressing(heard: str) -> None:
 
 
 def test_strip_name_keeps_the_request() -> None:
-    assert DETECTOR.strip_name("Hey Parlay, what did Ana say?") == "what did ana say"
+    assert DETECTOR.strip_name("Hey Parlay, what did Ana say?") == "what did Ana say"
     assert DETECTOR.strip_name("what was decided, Parley?") == "what was decided"
     assert DETECTOR.strip_name("Parley") == ""
 

@@ -147,3 +147,38 @@ async def test_agent_words_are_recorded_as_agent(meeting) -> None:
     await session.run(user_input="Parley, what did Ben say about hiring?")
     last = agent.transcript.segments[-1]
     assert (last.role, last.speaker) == ("agent", "Parley")
+
+
+async def test_extractive_answers_quote_the_transcript_without_the_model() -> None:
+    config = AgentConfig(mode="meeting")
+    agent = MeetingAgent(config, answers="extractive")
+    fake = FakeLLM(default="Ben said we should spend more.")  # would misquote
+    async with AgentSession(llm=fake) as session:
+        await session.start(agent)
+        for speaker, text in MEETING:
+            agent.copilot.speakers.update(speaker, True)
+            await session.run(user_input=text)
+        result = await session.run(user_input="Parley, what did Ana say about the budget?")
+        msg = result.expect.next_event().is_message(role="assistant").event().item.text_content
+        assert msg == (
+            'Ana Souza said: "First topic is the Q3 budget." Ana Souza said: "The budget is '
+            'tight, we should cap marketing at thirty thousand."'
+        )
+        assert fake.requests == []
+        # Requests that are not about the transcript still go to the model.
+        result = await session.run(user_input="Parley, tell us a joke")
+        assert result.expect.next_event().is_message(role="assistant").event().item.text_content
+        assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("chain", "extractive"), [(("llama.cpp",), True), (("openai", "llama.cpp"), False)]
+)
+async def test_auto_answers_quote_with_the_embedded_model(chain, extractive: bool) -> None:
+    from types import SimpleNamespace
+
+    plan = SimpleNamespace(llm=SimpleNamespace(chain=chain))
+    agent = MeetingAgent(AgentConfig(mode="meeting"), answers="auto")
+    async with AgentSession(llm=FakeLLM(), userdata=SimpleNamespace(plan=plan)) as session:
+        await session.start(agent)
+        assert agent.copilot.extractive is extractive
