@@ -100,6 +100,11 @@ class AgentSettings(BaseSettings):
         default="https://api.open-meteo.com", alias="PARLEY_OPEN_METEO_FORECAST_URL"
     )
     tool_timeout_s: float = Field(default=8.0, gt=0, le=60, alias="PARLEY_TOOL_TIMEOUT_SECONDS")
+    # Transcript answers in meeting mode: "extractive" quotes the transcript lines verbatim,
+    # "model" lets the LLM phrase them, "auto" quotes when the LLM is the small embedded one.
+    meeting_answers: Literal["auto", "model", "extractive"] = Field(
+        default="auto", alias="PARLEY_MEETING_ANSWERS"
+    )
 
 
 @lru_cache(maxsize=1)
