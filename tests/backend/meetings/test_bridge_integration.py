@@ -8,15 +8,26 @@ precisely. tests/e2e/test_meeting_bridge.py runs the same path with the real wor
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
 
+import httpx
 import numpy as np
 import pytest
 import websockets
 from livekit import api
+from svix.webhooks import Webhook
 
-from tests.backend.meetings.conftest import Env, Listener, StandInAgent, rms, wait_until
+from tests.backend.conftest import AGENT_TOKEN
+from tests.backend.meetings.conftest import (
+    WEBHOOK_SECRET,
+    Env,
+    Listener,
+    StandInAgent,
+    rms,
+    wait_until,
+)
 from tests.fakes.speech import speech_pcm
 
 pytestmark = pytest.mark.integration
@@ -276,3 +287,72 @@ async def test_ask_without_agent_is_409_and_reaches_agent_without_bridge(env: En
     await env.http.delete(f"/api/meetings/{mid}")
     resp = await env.http.post(f"/api/meetings/{mid}/ask", json={"question": "Hello?"})
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "meeting_ended"
+
+
+async def test_signed_account_webhooks_update_the_timeline(env: Env) -> None:
+    env.fake.join_step_s = 60  # no status changes of its own
+    meeting = await _create(env)
+    mid, bot_id = meeting["id"], meeting["bot_id"]
+
+    async def deliver(msg_id: str, payload: dict) -> httpx.Response:
+        body = json.dumps(payload)
+        now = datetime.datetime.now(datetime.UTC)
+        headers = {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
+                   "svix-signature": Webhook(WEBHOOK_SECRET).sign(msg_id, now, body),
+                   "content-type": "application/json"}  # fmt: skip
+        return await env.http.post("/api/webhooks/meeting-baas", content=body, headers=headers)
+
+    resp = await deliver("msg_a", {"event": "bot.status_change",
+                                   "data": {"bot_id": bot_id,
+                                            "status": {"code": "in_waiting_room"}}})  # fmt: skip
+    assert resp.status_code == 200 and resp.json()["result"] == "applied"
+    # `extra` inside `data`, no bot_id: still ours.
+    resp = await deliver("msg_b", {"event": "bot.status_change",
+                                   "data": {"status": {"code": "in_call_recording"},
+                                            "extra": {"parley_meeting_id": mid}}})  # fmt: skip
+    assert resp.json()["result"] == "applied"
+    got = (await env.http.get(f"/api/meetings/{mid}")).json()
+    assert got["status"] == "in_call" and got["bot_status"] == "in_call_recording"
+    hooks = [e["data"] for e in got["timeline"] if e["data"].get("source") == "webhook"]
+    assert [h["status"] for h in hooks] == ["in_waiting_room", "in_call_recording"]
+
+    other = {"event": "bot.status_change",
+             "data": {"bot_id": "someone-else", "status": {"code": "joining_call"}}}  # fmt: skip
+    assert (await deliver("msg_c", other)).json()["result"].startswith("ignored")
+    done = {"event": "bot.completed", "data": {"bot_id": bot_id, "event_id": "e9"}}
+    assert (await deliver("msg_d", done)).json()["result"] == "applied"
+    assert (await deliver("msg_d", done)).json()["result"] == "duplicate"
+    got = (await env.http.get(f"/api/meetings/{mid}")).json()
+    assert got["status"] == "ended"
+    assert [e["kind"] for e in got["timeline"]].count("bot.completed") == 1
+
+
+async def test_room_ending_makes_the_bot_leave(env: Env) -> None:
+    meeting = await _create(env)
+    bot = env.fake.bot(meeting["bot_id"])
+    await bot.wait_connected(timeout=15)
+    await wait_until(lambda: env.app.state.meetings.bridges.get(meeting["id"]) is not None
+                     and env.app.state.meetings.bridges[meeting["id"]].room is not None, 15,
+                     "bridge in room")  # fmt: skip
+    async with api.LiveKitAPI(env.lk.http_url, env.lk.api_key, env.lk.api_secret) as lk:
+        await lk.room.delete_room(api.DeleteRoomRequest(room=meeting["room_name"]))
+    await wait_until(lambda: bot.status == "completed", 15, "the bot to leave")
+    got = (await env.http.get(f"/api/meetings/{meeting['id']}")).json()
+    kinds = [e["kind"] for e in got["timeline"]]
+    assert got["status"] == "ended" and "room.ended" in kinds and "bot.leave_requested" in kinds
+    assert meeting["id"] not in env.app.state.meetings.bridges
+
+
+async def test_transcript_falls_back_to_the_agent_history(env: Env) -> None:
+    env.fake.join_step_s = 60
+    meeting = await _create(env)
+    turn = {"turn_id": "t-1", "room_name": meeting["room_name"], "speaker_identity": "agent-x",
+            "role": "agent", "text": "Hello everyone.",
+            "started_at": "2026-01-01T10:00:00+00:00"}  # fmt: skip
+    resp = await env.http.post("/api/agent/turns", json=turn,
+                               headers={"Authorization": f"Bearer {AGENT_TOKEN}"})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    got = (await env.http.get(f"/api/meetings/{meeting['id']}/transcript")).json()
+    assert got == {"source": "history", "turns": [
+        {"speaker": "agent-x", "text": "Hello everyone.",
+         "started_at": "2026-01-01T10:00:00+00:00", "role": "agent"}]}  # fmt: skip
