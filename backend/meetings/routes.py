@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -58,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )  # fmt: skip
     service = MeetingService(app.state.engine, settings, client, access)
     app.state.meetings = service
+    await service.resume()
     try:
         yield
     finally:
@@ -218,4 +220,5 @@ async def bridge_socket(websocket: WebSocket, meeting_id: str, secret: str) -> N
         await bridge.serve_socket(websocket)
     except Exception:
         logger.exception("bridge failed", extra={"meeting_id": meeting_id})
-        await websocket.close(code=1011)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1011)

@@ -141,6 +141,17 @@ class MeetingService:
         self._poll_interval = poll_interval
         self._bridge_lock = asyncio.Lock()
 
+    async def resume(self) -> None:
+        """After a restart: keep watching bots that were joining; settle half-made meetings."""
+        for row in await store.active_meetings(self.engine):
+            if row["status"] == "creating":
+                # The process died between creating the row and getting a bot id.
+                await self._fail(row["id"], "meeting.interrupted", {"reason": "backend restart"})
+                with contextlib.suppress(Exception):
+                    await delete_room(self.lk, row["room_name"])
+            elif row["status"] == "joining" and row["bot_id"] and self.client is not None:
+                self._start_poller(row["id"], row["bot_id"])
+
     async def close(self) -> None:
         for task in self._pollers.values():
             task.cancel()

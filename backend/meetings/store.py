@@ -83,6 +83,13 @@ async def list_meetings(engine: AsyncEngine, limit: int, offset: int) -> list[di
         return [dict(r) for r in result.mappings()]
 
 
+async def active_meetings(engine: AsyncEngine) -> list[dict[str, Any]]:
+    query = select(meetings).where(meetings.c.status.in_(ACTIVE_STATUSES))
+    async with engine.connect() as conn:
+        result = await conn.execute(query)
+        return [dict(r) for r in result.mappings()]
+
+
 async def update_meeting(engine: AsyncEngine, meeting_id: str, **values: Any) -> None:
     values["updated_at"] = utcnow()
     async with engine.begin() as conn:
