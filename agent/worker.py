@@ -69,7 +69,9 @@ def _import_openai_client() -> None:
 
 def _server_options() -> dict:
     settings = get_settings()
-    options: dict = {"setup_fnc": prewarm}
+    # Prewarm loads Whisper and Piper (and checks their SHA-256): seconds on a busy 2-core
+    # machine, beyond the framework's 10 s default, after which it kills the process.
+    options: dict = {"setup_fnc": prewarm, "initialize_process_timeout": 60.0}
     if settings.http_port is not None:
         options["port"] = settings.http_port
     if settings.num_idle_processes is not None:

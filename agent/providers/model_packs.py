@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,16 +109,47 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _stamp_file() -> Path:
+    return Path.home() / ".cache" / "parley" / "verified-models.json"
+
+
 def _cached_sha256(path: Path) -> str:
-    # Hashing ~100 MB costs a fraction of a second; do it once per file version per process.
+    """SHA-256 of a file, remembered per (path, size, mtime) in memory and on disk.
+
+    Every job process verifies the packs in prewarm; hashing ~250 MB each time would cost
+    seconds of CPU per process on a small machine. A changed file (size or mtime) is
+    hashed again.
+    """
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
+    disk_key = f"{key[0]}|{key[1]}|{key[2]}"
     with _verified_lock:
         if key in _verified:
             return _verified[key]
+        try:
+            stored = json.loads(_stamp_file().read_text())
+        except (OSError, ValueError):
+            stored = {}
+        if isinstance(stored, dict) and isinstance(stored.get(disk_key), str):
+            _verified[key] = stored[disk_key]
+            return stored[disk_key]
     value = sha256_of(path)
     with _verified_lock:
         _verified[key] = value
+        try:
+            stamp = _stamp_file()
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                stored = json.loads(stamp.read_text())
+            except (OSError, ValueError):
+                stored = {}
+            stored = stored if isinstance(stored, dict) else {}
+            stored[disk_key] = value
+            tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(stored))
+            tmp.replace(stamp)
+        except OSError as exc:  # a read-only home only costs re-hashing
+            logger.debug("could not record model hash: %s", exc)
     return value
 
 
