@@ -35,11 +35,17 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
             {"PARLEY_LLM": "local", "PARLEY_LLM_URL": stub.base_url, "PARLEY_STT": "local",
              "PARLEY_TTS": "local"}
         )  # fmt: skip
-        token = fetch_token(stack.backend.url, {"participant_name": "Speaker"})
+        # Per-room config travels in the dispatch metadata: a greeting of this room's own.
+        token = fetch_token(
+            stack.backend.url,
+            {"participant_name": "Speaker", "agent_config": {"greeting": "Ahoy, voice test."}},
+        )
         probe = SpeakingProbe()
         await probe.connect(token["server_url"], token["participant_token"])
         try:
             await probe.wait_for_agent_voice(timeout=90)
+            greeted = lambda: any("Ahoy, voice test." in t["text"] for t in probe.transcriptions)  # noqa: E731
+            await _until(greeted, 30, "the room's greeting on lk.transcription")
             # Let the greeting finish before speaking.
             await _until(lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
                          60, "the greeting to end")  # fmt: skip
@@ -61,5 +67,8 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
             assert stub.state.chat_requests, "the worker never called the configured LLM URL"
         finally:
             await probe.close()
+        # The user left: the session closes and the job ends (no agent idling in the room).
+        await _until(lambda: "PARTICIPANT_DISCONNECTED" in stack.worker.process.output(),
+                     30, "the session to close after the user left")  # fmt: skip
     finally:
         stub.stop()
