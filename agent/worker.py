@@ -18,7 +18,12 @@ from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.providers.factory import CACHE_DIR, build_providers, preload_local_models
-from parley_agent.providers.local_llm import LOCAL_LLM_URL_ENV, start_local_llm, warm_prompt_cache
+from parley_agent.providers.local_llm import (
+    LOCAL_LLM_URL_ENV,
+    start_local_llm,
+    stop_local_llm,
+    warm_prompt_cache,
+)
 from parley_agent.providers.model_packs import ModelUnavailableError
 from parley_agent.providers.selection import (
     LLAMACPP,
@@ -71,7 +76,15 @@ def _server_options() -> dict:
     settings = get_settings()
     # Prewarm loads Whisper and Piper (and checks their SHA-256): seconds on a busy 2-core
     # machine, beyond the framework's 10 s default, after which it kills the process.
-    options: dict = {"setup_fnc": prewarm, "initialize_process_timeout": 60.0}
+    options: dict = {
+        "setup_fnc": prewarm,
+        "initialize_process_timeout": 60.0,
+        # From the settings (environment or .env), so `python agent.py dev` works with the
+        # documented defaults instead of requiring LIVEKIT_URL to be exported.
+        "ws_url": settings.livekit_url,
+        "api_key": settings.livekit_api_key,
+        "api_secret": settings.livekit_api_secret,
+    }
     if settings.http_port is not None:
         options["port"] = settings.http_port
     if settings.num_idle_processes is not None:
@@ -191,4 +204,9 @@ def main() -> None:
         except (ProviderConfigError, ModelUnavailableError) as exc:
             print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(2) from exc
-    cli.run_app(server)
+    try:
+        cli.run_app(server)
+    finally:
+        # Stop llama.cpp while the interpreter is intact: left to interpreter teardown, its
+        # server threads outlive the objects they use and the process dies with SIGSEGV.
+        stop_local_llm()

@@ -72,8 +72,9 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
     await listener.join(env, meeting["room_name"], target=f"meeting-{mid}")
     try:
         # The bridge participant names the meeting and platform.
-        bridge_p = agent.room.remote_participants.get(f"meeting-{mid}")
-        assert bridge_p is not None
+        await wait_until(lambda: f"meeting-{mid}" in agent.room.remote_participants, 15,
+                         "bridge participant")  # fmt: skip
+        bridge_p = agent.room.remote_participants[f"meeting-{mid}"]
         assert bridge_p.attributes["parley.meeting_id"] == mid
         assert bridge_p.attributes["parley.platform"] == "google_meet"
 
@@ -337,10 +338,10 @@ async def test_room_ending_makes_the_bot_leave(env: Env) -> None:
     async with api.LiveKitAPI(env.lk.http_url, env.lk.api_key, env.lk.api_secret) as lk:
         await lk.room.delete_room(api.DeleteRoomRequest(room=meeting["room_name"]))
     await wait_until(lambda: bot.status == "completed", 15, "the bot to leave")
+    await wait_until(lambda: meeting["id"] not in env.app.state.meetings.bridges, 15, "teardown")
     got = (await env.http.get(f"/api/meetings/{meeting['id']}")).json()
     kinds = [e["kind"] for e in got["timeline"]]
     assert got["status"] == "ended" and "room.ended" in kinds and "bot.leave_requested" in kinds
-    assert meeting["id"] not in env.app.state.meetings.bridges
 
 
 async def test_transcript_falls_back_to_the_agent_history(env: Env) -> None:
