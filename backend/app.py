@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from livekit import api
 
-from parley_backend.db import create_engine, create_schema, resolve_database_url
+from parley_backend.db import create_engine, create_schema, dispose_engine, resolve_database_url
 from parley_backend.errors import install_error_handlers
 from parley_backend.livekit_service import create_livekit_api
 from parley_backend.logs import configure_logging
@@ -49,7 +49,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.livekit.aclose()
-            await engine.dispose()
+            await dispose_engine(engine)
 
     app = FastAPI(title="Parley", version="0.1.0", description=_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -60,7 +60,9 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.token_limiter = TokenBucketLimiter(
         settings.token_rate_per_minute / 60.0, settings.token_rate_burst
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=app.state.metrics, access_log=settings.access_log
+    )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(token.router)

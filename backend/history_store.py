@@ -2,6 +2,8 @@
 
 A request is answered only after its transaction commits, so whatever the backend has
 acknowledged survives a restart; a resent request finds its primary key already there.
+Writes are plain SQLAlchemy Core functions run by ``db.run_write`` (one transaction, one
+thread hop on SQLite); reads use the async engine.
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.webhook import WebhookEvent
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from parley_backend.db import run_write
 from parley_backend.history_tables import (
     session_participants,
     sessions,
@@ -29,17 +34,40 @@ _ROOM_END_EVENTS = frozenset({"room_finished"})
 _PARTICIPANT_LEFT_EVENTS = frozenset({"participant_left", "participant_connection_aborted"})
 
 
-async def insert_ignore(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT unless the primary key exists. Returns whether a row was inserted."""
-    dialect = conn.dialect.name
+def _dialect_insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported dialects are configured
-        raise RuntimeError(f"unsupported database dialect {dialect}")
-    result = await conn.execute(stmt)
-    return result.rowcount == 1
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect {dialect}")  # pragma: no cover
+
+
+# Statements are built once and executed with parameter dicts: building them per call with
+# `.values(...)` cost more than the database work itself (bind objects, cache keys).
+@lru_cache(maxsize=64)
+def _insert_ignore_stmt(dialect: str, table: Table) -> Any:
+    return _dialect_insert(dialect, table).on_conflict_do_nothing()
+
+
+@lru_cache(maxsize=64)
+def _upsert_stmt(dialect: str, table: Table, changed: tuple[str, ...]) -> Any:
+    stmt = _dialect_insert(dialect, table)
+    keys = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: stmt.excluded[name] for name in changed}
+    )
+
+
+def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT unless the primary key exists. Returns whether a row was inserted."""
+    return conn.execute(_insert_ignore_stmt(conn.dialect.name, table), values).rowcount == 1
+
+
+def upsert(
+    conn: Connection, table: Table, values: dict[str, Any], changed: tuple[str, ...]
+) -> None:
+    """INSERT ``values``, or on a primary-key clash set the ``changed`` columns from them."""
+    conn.execute(_upsert_stmt(conn.dialect.name, table, changed), values)
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -58,91 +86,77 @@ def _participant_kind(event: WebhookEvent) -> str:
 
 async def ingest_webhook(engine: AsyncEngine, event: WebhookEvent, raw_body: str) -> IngestResult:
     """Store a verified event once and fold it into its session, atomically."""
-    now = time.time()
+    return await run_write(engine, _ingest, event, raw_body, time.time())
+
+
+def _ingest(conn: Connection, event: WebhookEvent, raw_body: str, now: float) -> IngestResult:
     occurred = float(event.created_at) if event.created_at else now
     room_sid = event.room.sid or None
     room_name = event.room.name or None
-    async with engine.begin() as conn:
-        stored = await insert_ignore(
-            conn,
-            webhook_events,
-            {
-                "id": event.id,
-                "event": event.event,
-                "room_name": room_name,
-                "room_sid": room_sid,
-                "participant_identity": event.participant.identity or None,
-                "participant_sid": event.participant.sid or None,
-                "track_sid": event.track.sid or None,
-                "occurred_at": occurred,
-                "received_at": now,
-                "payload": raw_body,
-            },
-        )
-        if not stored or not room_sid or not room_name:
-            return IngestResult(stored, room_sid)
-        await _fold_into_session(conn, event, room_sid, room_name, occurred)
-    return IngestResult(True, room_sid)
-
-
-async def _fold_into_session(
-    conn: AsyncConnection, event: WebhookEvent, room_sid: str, room_name: str, occurred: float
-) -> None:
-    started = float(event.room.creation_time) if event.room.creation_time else occurred
-    # Events may arrive out of order: any event of a room creates its session.
-    await insert_ignore(
+    stored = insert_ignore(
         conn,
-        sessions,
+        webhook_events,
         {
-            "id": room_sid,
+            "id": event.id,
+            "event": event.event,
             "room_name": room_name,
-            "status": "active",
-            "started_at": started,
-            "room_metadata": event.room.metadata or None,
+            "room_sid": room_sid,
+            "participant_identity": event.participant.identity or None,
+            "participant_sid": event.participant.sid or None,
+            "track_sid": event.track.sid or None,
+            "occurred_at": occurred,
+            "received_at": now,
+            "payload": raw_body,
         },
     )
+    if stored and room_sid and room_name:
+        _fold_into_session(conn, event, room_sid, room_name, occurred)
+    return IngestResult(stored, room_sid)
+
+
+def _fold_into_session(
+    conn: Connection, event: WebhookEvent, room_sid: str, room_name: str, occurred: float
+) -> None:
+    """Create or update the event's session and participant, one statement each."""
+    started = float(event.room.creation_time) if event.room.creation_time else occurred
+    # Events may arrive out of order: any event of a room creates its session.
+    session_row: dict[str, Any] = {
+        "id": room_sid,
+        "room_name": room_name,
+        "status": "active",
+        "started_at": started,
+        "ended_at": None,
+        "end_reason": None,
+        "room_metadata": event.room.metadata or None,
+    }
     if event.event == "room_started":
-        await conn.execute(
-            update(sessions)
-            .where(sessions.c.id == room_sid)
-            .values(started_at=started, room_metadata=event.room.metadata or None)
-        )
+        upsert(conn, sessions, session_row, ("started_at", "room_metadata"))
     elif event.event in _ROOM_END_EVENTS:
-        reason = None
-        if event.room_end_reason:
-            reason = MessageToDict(event).get("roomEndReason")
-        await conn.execute(
-            update(sessions)
-            .where(sessions.c.id == room_sid)
-            .values(status="ended", ended_at=occurred, end_reason=reason)
-        )
+        reason = MessageToDict(event).get("roomEndReason") if event.room_end_reason else None
+        ended = {"status": "ended", "ended_at": occurred, "end_reason": reason}
+        upsert(conn, sessions, {**session_row, **ended}, ("status", "ended_at", "end_reason"))
+    else:
+        insert_ignore(conn, sessions, session_row)
     identity = event.participant.identity
     if not identity:
         return
-    await insert_ignore(
-        conn,
-        session_participants,
-        {
-            "session_id": room_sid,
-            "identity": identity,
-            "participant_sid": event.participant.sid or None,
-            "name": event.participant.name or None,
-            "kind": _participant_kind(event),
-            "joined_at": occurred if event.event == "participant_joined" else None,
-        },
-    )
-    key = and_(
-        session_participants.c.session_id == room_sid,
-        session_participants.c.identity == identity,
-    )
-    if event.event == "participant_joined":
-        await conn.execute(
-            update(session_participants)
-            .where(key)
-            .values(joined_at=occurred, participant_sid=event.participant.sid or None)
-        )
-    elif event.event in _PARTICIPANT_LEFT_EVENTS:
-        await conn.execute(update(session_participants).where(key).values(left_at=occurred))
+    joined = event.event == "participant_joined"
+    left = event.event in _PARTICIPANT_LEFT_EVENTS
+    person = {
+        "session_id": room_sid,
+        "identity": identity,
+        "participant_sid": event.participant.sid or None,
+        "name": event.participant.name or None,
+        "kind": _participant_kind(event),
+        "joined_at": occurred if joined else None,
+        "left_at": occurred if left else None,
+    }
+    if joined:
+        upsert(conn, session_participants, person, ("joined_at", "participant_sid"))
+    elif left:
+        upsert(conn, session_participants, person, ("left_at",))
+    else:
+        insert_ignore(conn, session_participants, person)
 
 
 # --------------------------------------------------------------------------- turns
@@ -165,8 +179,8 @@ class TurnWrite:
     latency: dict[str, float] | None
 
 
-async def _session_for_room(conn: AsyncConnection, room_name: str) -> str | None:
-    row = await conn.execute(
+def _session_for_room(conn: Connection, room_name: str) -> str | None:
+    row = conn.execute(
         select(sessions.c.id)
         .where(sessions.c.room_name == room_name)
         .order_by(sessions.c.started_at.desc())
@@ -177,26 +191,29 @@ async def _session_for_room(conn: AsyncConnection, room_name: str) -> str | None
 
 async def store_turn(engine: AsyncEngine, turn: TurnWrite) -> tuple[bool, dict[str, Any]]:
     """Insert a turn once. Returns (inserted, the stored row)."""
-    async with engine.begin() as conn:
-        session_id = turn.room_sid or await _session_for_room(conn, turn.room_name)
-        values = {
-            "id": turn.id,
-            "session_id": session_id,
-            "room_name": turn.room_name,
-            "job_id": turn.job_id,
-            "seq": turn.seq,
-            "speaker_identity": turn.speaker_identity,
-            "role": turn.role,
-            "text": turn.text,
-            "language": turn.language,
-            "started_at": turn.started_at,
-            "ended_at": turn.ended_at,
-            "interrupted": turn.interrupted,
-            "latency": turn.latency,
-            "received_at": time.time(),
-        }
-        inserted = await insert_ignore(conn, turns, values)
-        row = (await conn.execute(select(turns).where(turns.c.id == turn.id))).mappings().one()
+    return await run_write(engine, _store_turn, turn, time.time())
+
+
+def _store_turn(conn: Connection, turn: TurnWrite, now: float) -> tuple[bool, dict[str, Any]]:
+    session_id = turn.room_sid or _session_for_room(conn, turn.room_name)
+    values = {
+        "id": turn.id,
+        "session_id": session_id,
+        "room_name": turn.room_name,
+        "job_id": turn.job_id,
+        "seq": turn.seq,
+        "speaker_identity": turn.speaker_identity,
+        "role": turn.role,
+        "text": turn.text,
+        "language": turn.language,
+        "started_at": turn.started_at,
+        "ended_at": turn.ended_at,
+        "interrupted": turn.interrupted,
+        "latency": turn.latency,
+        "received_at": now,
+    }
+    inserted = insert_ignore(conn, turns, values)
+    row = conn.execute(select(turns).where(turns.c.id == turn.id)).mappings().one()
     return inserted, dict(row)
 
 
@@ -220,23 +237,24 @@ async def store_summary(
     text: str,
     data: dict[str, Any] | None,
 ) -> tuple[bool, dict[str, Any]]:
-    async with engine.begin() as conn:
-        session_id = room_sid or await _session_for_room(conn, room_name)
-        inserted = await insert_ignore(
-            conn,
-            summaries,
-            {
-                "id": summary_id,
-                "session_id": session_id,
-                "room_name": room_name,
-                "job_id": job_id,
-                "text": text,
-                "data": data,
-                "received_at": time.time(),
-            },
-        )
-        row = await conn.execute(select(summaries).where(summaries.c.id == summary_id))
-        return inserted, dict(row.mappings().one())
+    values = {
+        "id": summary_id,
+        "room_name": room_name,
+        "job_id": job_id,
+        "text": text,
+        "data": data,
+        "received_at": time.time(),
+    }
+    return await run_write(engine, _store_summary, values, room_sid)
+
+
+def _store_summary(
+    conn: Connection, values: dict[str, Any], room_sid: str | None
+) -> tuple[bool, dict[str, Any]]:
+    session_id = room_sid or _session_for_room(conn, values["room_name"])
+    inserted = insert_ignore(conn, summaries, {**values, "session_id": session_id})
+    row = conn.execute(select(summaries).where(summaries.c.id == values["id"])).mappings().one()
+    return inserted, dict(row)
 
 
 # --------------------------------------------------------------------------- reads

@@ -6,11 +6,13 @@ whose throughput is a product target: it adds a header and two metric updates, n
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,9 +84,19 @@ def _route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
+        # Label children cached by key: `labels()` takes a lock and builds a tuple each time.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # Ids must be unique, not secret: a random per-process prefix and a counter cost
+        # nothing, where uuid4 reads the kernel's random source on every request.
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count(1)
+
+    def _new_id(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,7 +109,7 @@ class RequestContextMiddleware:
                 if _VALID_REQUEST_ID.match(candidate):
                     request_id = candidate
                 break
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or self._new_id()
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
@@ -118,20 +130,37 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
-            if status >= 500:
-                log = logger.warning
-            else:
-                log = logger.debug if route in _QUIET_ROUTES else logger.info
-            log(
+            key = (method, route, status)
+            children = self._children.get(key)
+            if children is None:
+                children = (
+                    self.metrics.requests.labels(method, route, str(status)),
+                    self.metrics.latency.labels(method, route),
+                )
+                self._children[key] = children
+            children[0].inc()
+            children[1].observe(elapsed)
+            self._log(method, scope["path"], route, status, elapsed)
+            request_id_var.reset(token)
+
+    def _log(self, method: str, path: str, route: str, status: int, elapsed: float) -> None:
+        # Failures are always logged; successes only with PARLEY_ACCESS_LOG (a proxy's access
+        # log usually has them, and on the token route the line costs a third of the work).
+        if status >= 500:
+            level = logging.WARNING
+        elif status >= 400 or (self.access_log and route not in _QUIET_ROUTES):
+            level = logging.INFO
+        else:
+            level = logging.DEBUG
+        if logger.isEnabledFor(level):
+            logger.log(
+                level,
                 "%s %s %d",
                 method,
-                scope["path"],
+                path,
                 status,
                 extra={"route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
             )
-            request_id_var.reset(token)
 
 
 # Probes and scrapes run every few seconds; logging them would drown everything else.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,8 @@ class BackendSettings(BaseSettings):
     trust_forwarded_for: bool = Field(default=False, alias="PARLEY_TRUST_FORWARDED_FOR")
 
     log_level: str = Field(default="INFO", alias="PARLEY_LOG_LEVEL")
+    # Log every successful request too (failures are always logged).
+    access_log: bool = Field(default=False, alias="PARLEY_ACCESS_LOG")
     # json (one object per line, for collectors) or text (for humans).
     log_format: Literal["json", "text"] = Field(default="json", alias="PARLEY_LOG_FORMAT")
     # How long /ready waits for the database and the LiveKit API.
@@ -64,16 +67,17 @@ class BackendSettings(BaseSettings):
     # Where Meeting BaaS reaches this backend (https://host); empty = the request's own URL.
     public_url: str = Field(default="", alias="PARLEY_PUBLIC_URL")
 
-    @property
+    # Cached: the token route reads these on every request.
+    @cached_property
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
 
-    @property
+    @cached_property
     def token_key_set(self) -> frozenset[str]:
         extra = frozenset(k.strip() for k in self.token_api_keys.split(",") if k.strip())
         return self.api_key_set | extra
 
-    @property
+    @cached_property
     def token_endpoint_open(self) -> bool:
         if self.token_open is not None:
             return self.token_open
