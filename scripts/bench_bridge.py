@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import os
 import sys
 import tempfile
 import time
@@ -88,7 +89,8 @@ class Publisher:
         self.burst_started = None
 
     async def _run(self) -> None:
-        n = 480
+        # 10 ms frames where timing is measured; 40 ms for load (4x fewer SDK calls here).
+        n = 1920 if self.loud else 480
         loud = np.frombuffer(tone(48000, 1.0, 330.0), dtype=np.int16)
         quiet = np.zeros(n, dtype=np.int16)
         i = 0
@@ -99,7 +101,8 @@ class Publisher:
                     self.burst_started = time.monotonic()
                 data = np.frombuffer(chunk, dtype=np.int16)
             elif self.loud:
-                data = loud[(i * n) % 48000 : (i * n) % 48000 + n] // 4
+                start = (i * n) % (48000 - n)
+                data = loud[start : start + n] // 4
             else:
                 data = quiet
             i += 1
@@ -165,8 +168,9 @@ def bot_onset(bot: FakeBot, since: float) -> float | None:
 
 
 class Bench:
-    def __init__(self, quick: bool) -> None:
+    def __init__(self, quick: bool, levels: list[int] | None = None) -> None:
         self.quick = quick
+        self.levels = levels
         self.log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-bridge-"))
         self.meetings: list[dict] = []
         self.agents: list[Publisher] = []
@@ -246,6 +250,7 @@ class Bench:
             "MEETING_BAAS_BASE_URL": self.fake.base_url, "PARLEY_LOG_LEVEL": "WARNING",
         }, port=free_port())  # fmt: skip
         proc = psutil.Process(backend.process.proc.pid)
+        me = psutil.Process()
         self.http = httpx.AsyncClient(base_url=backend.url, timeout=60)
         listener = self.listener = Listener()
         try:
@@ -256,7 +261,7 @@ class Bench:
             # A standard participant: the bridge ignores it (it forwards only agents' audio).
             await self.direct.join(self.lk.ws_url, self.token(room, "direct"))
             await asyncio.sleep(1.5)  # let jitter buffers settle
-            levels = [1, 4, 8] if self.quick else [1, 10, 20, 30, 40, 50, 60, 80]
+            levels = self.levels or ([1, 4, 8] if self.quick else [1, 10, 20, 30, 40, 50, 60, 80])
             bursts = 5 if self.quick else 8
             base_total = None
             result_in = result_out = float("nan")
@@ -267,10 +272,12 @@ class Bench:
                     await self.add_meeting(True)
                 await asyncio.sleep(1.0)
                 cpu0, main0, t0 = proc.cpu_times(), main_thread_cpu(proc), time.monotonic()
+                harness0 = sum(me.cpu_times()[:2])
                 b2r, d_in, r2b, d_out = await self.measure(bursts)
                 cpu1, main1, t1 = proc.cpu_times(), main_thread_cpu(proc), time.monotonic()
                 cpu_pct = 100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0)
                 py_pct = 100 * (main1 - main0) / (t1 - t0)
+                harness_pct = 100 * (sum(me.cpu_times()[:2]) - harness0) / (t1 - t0)
                 added_in = [a - b for a, b in zip(b2r, d_in, strict=True)]
                 added_out = [a - b for a, b in zip(r2b, d_out, strict=True)]
                 total = max(p95(b2r), p95(r2b))
@@ -278,6 +285,7 @@ class Bench:
                       f"{p95(added_in):6.1f}) room→bot p95={p95(r2b):6.1f} ms (added "
                       f"{p95(added_out):6.1f}) backend cpu={cpu_pct:5.1f}% "
                       f"({cpu_pct / level:4.2f}%/bridge, event loop {py_pct:4.1f}%) "
+                      f"harness cpu={harness_pct:5.1f}% load={os.getloadavg()[0]:.1f} "
                       f"samples={len(b2r)}/{len(r2b)}",
                       flush=True)  # fmt: skip
                 if base_total is None:  # one bridge: the added latency we report
@@ -311,9 +319,11 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="levels 1/4/8, within 60 s")
+    parser.add_argument("--levels", help="comma-separated bridge counts, e.g. 1,10,20")
     args = parser.parse_args()
     started = time.monotonic()
-    result = asyncio.run(Bench(args.quick).run())
+    levels = [int(x) for x in args.levels.split(",")] if args.levels else None
+    result = asyncio.run(Bench(args.quick, levels).run())
     print(f"bench took {time.monotonic() - started:.0f} s", flush=True)
     print(result, flush=True)
 

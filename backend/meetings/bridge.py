@@ -26,6 +26,7 @@ from typing import Any
 from livekit import rtc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from parley_backend.meetings.audio_stream import own_frames_audio_stream
 from parley_backend.meetings.livekit_rooms import LiveKitAccess, participant_token
 from parley_backend.meetings.protocol import Handshake, MalformedFrame, parse_text_frame
 
@@ -422,9 +423,7 @@ class MeetingBridge:
     # --- room → bot ---------------------------------------------------------------------
 
     async def _forward(self, track: rtc.Track) -> None:
-        stream = rtc.AudioStream(
-            track, sample_rate=ROOM_RATE, num_channels=1, frame_size_ms=OUT_FRAME_MS
-        )
+        stream = own_frames_audio_stream(track, sample_rate=ROOM_RATE, frame_size_ms=OUT_FRAME_MS)
         resampler: rtc.AudioResampler | None = None
         rate = 0
         try:
