@@ -6,14 +6,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class BackendSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # Empty values (as in .env.example) mean "use the default".
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = Field(
         default="development", alias="PARLEY_ENV"
@@ -60,12 +61,19 @@ class BackendSettings(BaseSettings):
     )
     # Svix secret (whsec_...) of the account webhook; empty = that endpoint is off.
     meeting_baas_webhook_secret: str = Field(default="", alias="MEETING_BAAS_WEBHOOK_SECRET")
-    meeting_audio_frequency: Literal[16000, 24000, 32000, 48000] = Field(
-        default=16000, alias="MEETING_BAAS_AUDIO_FREQUENCY"
-    )
+    # An int checked against the allowed rates: Literal[16000, ...] refuses the string
+    # "16000" that comes from the environment.
+    meeting_audio_frequency: int = Field(default=16000, alias="MEETING_BAAS_AUDIO_FREQUENCY")
     meeting_bot_name: str = Field(default="Parley", min_length=1, alias="MEETING_BOT_NAME")
     # Where Meeting BaaS reaches this backend (https://host); empty = the request's own URL.
     public_url: str = Field(default="", alias="PARLEY_PUBLIC_URL")
+
+    @field_validator("meeting_audio_frequency")
+    @classmethod
+    def _known_rate(cls, value: int) -> int:
+        if value not in (16000, 24000, 32000, 48000):
+            raise ValueError("must be 16000, 24000, 32000 or 48000")
+        return value
 
     # Cached: the token route reads these on every request.
     @cached_property
