@@ -17,7 +17,12 @@ from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
-from parley_agent.providers.factory import CACHE_DIR, build_providers, preload_local_models
+from parley_agent.providers.factory import (
+    CACHE_DIR,
+    build_providers,
+    check_requirements,
+    preload_local_models,
+)
 from parley_agent.providers.local_llm import (
     LOCAL_LLM_URL_ENV,
     start_local_llm,
@@ -200,6 +205,7 @@ def main() -> None:
             plan = worker_plan()
             # One line at start-up: what was chosen and why.
             print(f"parley: {plan.describe()}", file=sys.stderr, flush=True)
+            check_requirements(plan)
             _start_embedded_llm()
         except (ProviderConfigError, ModelUnavailableError) as exc:
             print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)

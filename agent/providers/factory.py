@@ -67,6 +67,52 @@ def preload_local_models(settings: AgentSettings, plan: sel.ProviderPlan) -> Non
         piper_voice(settings)
 
 
+# What each provider needs installed: (import name, pip requirement).
+_REQUIRES: dict[str, tuple[str, str]] = {
+    sel.WHISPER: ("faster_whisper", "faster-whisper==1.2.1"),
+    sel.PIPER: ("piper", "piper-tts==1.8.0"),
+    sel.LLAMACPP: ("xllamacpp", "xllamacpp==2026.10.11549"),
+    sel.DEEPGRAM: ("livekit.plugins.deepgram", "livekit-plugins-deepgram==1.8.9"),
+    sel.CARTESIA: ("livekit.plugins.cartesia", "livekit-plugins-cartesia==1.8.9"),
+    sel.OPENAI_LLM: ("livekit.plugins.openai", "livekit-plugins-openai==1.8.9"),
+    sel.URL_LLM: ("livekit.plugins.openai", "livekit-plugins-openai==1.8.9"),
+    sel.OPENAI_STT: ("livekit.plugins.openai", "livekit-plugins-openai==1.8.9"),
+    sel.OPENAI_TTS: ("livekit.plugins.openai", "livekit-plugins-openai==1.8.9"),
+    sel.REALTIME: ("livekit.plugins.openai", "livekit-plugins-openai==1.8.9"),
+}
+
+
+def check_requirements(plan: sel.ProviderPlan) -> None:
+    """Fail fast, naming the package or program, when a planned provider cannot start.
+
+    Cheap (no model is loaded): the worker calls it before registering with LiveKit.
+    """
+    import importlib.util
+
+    from parley_agent.providers.espeak_tts import espeak_binary
+
+    for choice in (plan.stt, plan.llm, plan.tts):
+        if choice is None:
+            continue
+        for name in choice.chain:
+            if name == sel.ESPEAK:
+                if espeak_binary() is None:
+                    raise sel.ProviderConfigError(
+                        "TTS espeak-ng needs the 'espeak-ng' program (apt-get install espeak-ng)"
+                    )
+                continue
+            module, requirement = _REQUIRES[name]
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise sel.ProviderConfigError(
+                    f"{choice.kind} provider {name} needs the package {requirement} "
+                    f"(pip install {requirement})"
+                )
+
+
 @dataclass
 class Providers:
     stt: lk_stt.STT | None

@@ -118,8 +118,8 @@ class WhisperSTT(stt.STT):
             pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1)
         samples = pcm.astype(np.float32) / 32768.0
         wanted = language if utils.is_given(language) else self._language
-        if wanted in ("multi", None):
-            wanted = None
+        # Whisper takes bare ISO 639-1 codes ("en", not "en-US"); "multi" means detect.
+        wanted = None if wanted in ("multi", None) else str(wanted).split("-")[0].lower()
         started = time.perf_counter()
         try:
             text, lang, confidence = await asyncio.to_thread(self._transcribe, samples, wanted)

@@ -50,3 +50,20 @@ def test_openai_alternates_and_user_url(monkeypatch: pytest.MonkeyPatch) -> None
     built = build_providers(sel.plan_providers(s), s, AgentConfig())
     assert built.stt is not None and not built.stt.capabilities.streaming
     assert built.tts is not None and built.llm is not None
+
+
+def test_missing_package_is_named_before_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from parley_agent.providers.factory import check_requirements
+
+    plan = sel.plan_providers(settings(monkeypatch))
+    check_requirements(plan)  # everything is installed here
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "xllamacpp" else real(name, *a),
+    )
+    with pytest.raises(sel.ProviderConfigError, match=r"pip install xllamacpp==2026\.10\.11549"):
+        check_requirements(plan)
