@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from parley_common.devstack import Stack
-from tests.fakes.meeting_baas import FakeMeetingBaas
+from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
+from tests.fakes.speech import pcm_rms
 
 from .conftest import FakeMicFiles
 
@@ -25,6 +27,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
 MEETING_URL = "https://zoom.us/j/1234567890"
 BOT_NAME = "Parley Browser Test"
+# int16 RMS: eSpeak/Piper speech is in the thousands, the bridge's silence is 0.
+VOICE_RMS = 300.0
+
+
+def voiced_since(bot: FakeBot, since: float) -> bool:
+    return any(c.at >= since and pcm_rms(c.pcm) >= VOICE_RMS for c in bot.received)
+
+
+def quiet_for(bot: FakeBot, seconds: float) -> bool:
+    """The bot has heard nothing voiced from the agent for ``seconds``."""
+    return not voiced_since(bot, time.monotonic() - seconds)
+
+
+async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
+        await asyncio.sleep(0.2)
 
 
 async def test_console_starts_a_bot_shows_its_status_and_leaves(
@@ -78,6 +98,15 @@ async def test_console_starts_a_bot_shows_its_status_and_leaves(
         # The agent joins the meeting's room and its greeting reaches the live transcript.
         agent_turn = page.get_by_test_id("meeting-transcript").locator('[data-role="agent"]')
         await expect(agent_turn.first).to_contain_text("Hello everyone", timeout=120_000)
+
+        # "Ask the meeting": the backend reaches the agent, which says it into the meeting.
+        await until(lambda: quiet_for(bot, 1.5), 60, "the greeting to finish in the meeting")
+        asked_at = time.monotonic()
+        await page.get_by_test_id("ask-input").fill("Does anyone have a question for me?")
+        await page.get_by_test_id("ask-send").click()
+        await expect(page.get_by_test_id("ask-result")).to_contain_text("Asked:", timeout=30_000)
+        await expect(page.get_by_test_id("console-error")).to_have_count(0)
+        await until(lambda: voiced_since(bot, asked_at), 90, "the asked question in the meeting")
         await page.screenshot(path=str(screenshots_dir / "meeting-console.png"), full_page=True)
 
         await page.get_by_test_id("leave-meeting").click()
