@@ -42,9 +42,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
+# Answers the permission prompt with "allow" (without it Playwright's Chromium denies).
+ALLOW_MICROPHONE = "--use-fake-ui-for-media-stream"
 
 
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
@@ -170,7 +171,7 @@ async def launch_browser(
     artifacts_dir: Path,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Callable[..., Awaitable[Page]]]:
-    """``await launch_browser(url, mic_wav, viewport=...)``: a fresh Chromium on one page.
+    """``await launch_browser(url, mic_wav, ...)``: a fresh Chromium on one page.
 
     Each call starts its own Chromium (the fake microphone is a process-wide flag) with a
     new profile. On a test failure every page is screenshotted and its console saved to
@@ -180,14 +181,23 @@ async def launch_browser(
     executable = chromium_path()
 
     async def launch(
-        url: str, mic_wav: Path, *, viewport: dict[str, int] | None = None, **options: object
+        url: str,
+        mic_wav: Path,
+        *,
+        viewport: dict[str, int] | None = None,
+        allow_microphone: bool = True,
+        **options: object,
     ) -> Page:
         profile = tmp_path / f"chromium-profile-{len(opened)}"
         context = await playwright_driver.chromium.launch_persistent_context(
             str(profile),
             executable_path=executable,
             headless=True,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={mic_wav}"],
+            args=[
+                *CHROMIUM_ARGS,
+                *([ALLOW_MICROPHONE] if allow_microphone else []),
+                f"--use-file-for-fake-audio-capture={mic_wav}",
+            ],
             viewport=viewport or {"width": 1280, "height": 860},
             **options,
         )
