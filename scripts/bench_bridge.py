@@ -134,10 +134,14 @@ class Listener:
 
     async def _read(self, identity: str, track: rtc.Track) -> None:
         levels = self.frames.setdefault(identity, [])
-        async for ev in rtc.AudioStream(track, sample_rate=48000, num_channels=1):
-            levels.append((time.monotonic(), rms(ev.frame.data)))
-            if len(levels) > 3000:
-                del levels[:1000]
+        stream = rtc.AudioStream(track, sample_rate=48000, num_channels=1)
+        try:
+            async for ev in stream:
+                levels.append((time.monotonic(), rms(ev.frame.data)))
+                if len(levels) > 3000:
+                    del levels[:1000]
+        finally:
+            await stream.aclose()
 
     def onset(self, identity: str, since: float) -> float | None:
         for at, level in self.frames.get(identity, []):

@@ -423,30 +423,23 @@ class MeetingBridge:
     # --- room → bot ---------------------------------------------------------------------
 
     async def _forward(self, track: rtc.Track) -> None:
-        stream = own_frames_audio_stream(track, sample_rate=ROOM_RATE, frame_size_ms=OUT_FRAME_MS)
-        resampler: rtc.AudioResampler | None = None
-        rate = 0
-        try:
-            async for event in stream:
-                ws = self._socket
-                if ws is None:
-                    resampler, rate = None, 0  # audio during a gap is lost, as on their side
-                    continue
-                if self._out_rate != rate:
-                    rate = self._out_rate
-                    resampler = (
-                        None
-                        if rate == ROOM_RATE
-                        else rtc.AudioResampler(
-                            ROOM_RATE, rate, num_channels=1,
-                            quality=rtc.AudioResamplerQuality.MEDIUM,
-                        )
-                    )  # fmt: skip
-                frames = [event.frame] if resampler is None else resampler.push(event.frame)
-                for frame in frames:
-                    await self._send_paced(ws, frame.data.tobytes(), rate)
-        finally:
-            await stream.aclose()
+        """Agent audio to the bot, resampled by the SDK to the bot's rate (restarted if a
+        new handshake changes the rate)."""
+        while True:
+            rate = self._out_rate
+            stream = own_frames_audio_stream(track, sample_rate=rate, frame_size_ms=OUT_FRAME_MS)
+            try:
+                async for event in stream:
+                    if self._out_rate != rate:
+                        break
+                    ws = self._socket
+                    if ws is None:
+                        continue  # audio during a gap is lost, as on their side
+                    await self._send_paced(ws, event.frame.data.tobytes(), rate)
+                else:
+                    return  # the track ended
+            finally:
+                await stream.aclose()
 
     async def _send_paced(self, ws: WebSocket, pcm: bytes, rate: int) -> None:
         """Send now unless that would put the bot more than ``MAX_LEAD_S`` ahead."""

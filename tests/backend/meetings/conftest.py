@@ -134,8 +134,12 @@ class Listener:
         await self.room.connect(env.lk.ws_url, env.token(room_name, "listener", hidden=True))
 
     async def _read(self, track: rtc.Track) -> None:
-        async for ev in rtc.AudioStream(track, sample_rate=48000, num_channels=1):
-            self.levels.append((time.monotonic(), rms(ev.frame.data)))
+        stream = rtc.AudioStream(track, sample_rate=48000, num_channels=1)
+        try:
+            async for ev in stream:
+                self.levels.append((time.monotonic(), rms(ev.frame.data)))
+        finally:
+            await stream.aclose()
 
     def voiced_after(self, t: float, threshold: float = 300.0) -> int:
         return sum(1 for at, level in self.levels if at >= t and level >= threshold)
