@@ -112,7 +112,7 @@ class MeetingBaasClient:
             last = attempt >= self._max_attempts
             try:
                 response = await self._client.request(method, path, json=json)
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing was sent: safe to retry even a create.
                 if last:
                     raise MeetingBaasError(0, "UNREACHABLE", f"cannot connect: {exc}") from exc
