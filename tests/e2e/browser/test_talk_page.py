@@ -119,15 +119,12 @@ async def test_spoken_question_appears_as_user_text_and_gets_a_spoken_reply(
 ) -> None:
     page = await launch_browser(talk_stack.backend.url, fake_mic.question)
     await connect(page)
-    await wait_for_entry(page, "agent", "voice", "Parley", timeout=90_000)
 
     # The fake microphone asks "What is the capital of France?" after its lead silence;
     # the local Whisper model transcribes it and the page shows it as the user's words.
     asked = await wait_for_entry(page, "user", "voice", "capital|france", timeout=120_000)
     await expect_spoken_reply_after(page, asked, timeout=120_000)
 
-    entries = await page.evaluate(ENTRIES_JS)
-    assert entries[0]["role"] == "agent", f"the greeting comes first: {entries}"
     await page.screenshot(path=str(screenshots_dir / "talk-transcript.png"))
     await disconnect(page)
 
