@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from parley_common.devstack import LiveKitServer
+from parley_common.devstack import LiveKitServer, start_livekit_server
 
 from .conftest import make_settings, running_app
 
@@ -18,15 +18,23 @@ pytestmark = pytest.mark.integration
 KEY = {"X-API-Key": "mgmt-key"}
 
 
+@pytest.fixture(scope="module")
+def lk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKitServer]:
+    """One LiveKit server for this module: each start/stop costs seconds on a busy machine."""
+    server = start_livekit_server(tmp_path_factory.mktemp("rooms-livekit"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-async def lk_client(
-    tmp_path: Path, livekit_server: LiveKitServer
-) -> AsyncIterator[httpx.AsyncClient]:
+async def lk_client(tmp_path: Path, lk_server: LiveKitServer) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(
         tmp_path,
-        LIVEKIT_URL=livekit_server.ws_url,
-        LIVEKIT_API_KEY=livekit_server.api_key,
-        LIVEKIT_API_SECRET=livekit_server.api_secret,
+        LIVEKIT_URL=lk_server.ws_url,
+        LIVEKIT_API_KEY=lk_server.api_key,
+        LIVEKIT_API_SECRET=lk_server.api_secret,
         PARLEY_API_KEYS="mgmt-key",
     )
     async with running_app(settings) as c:
