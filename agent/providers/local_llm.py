@@ -79,6 +79,11 @@ def start_local_llm(
         params.n_parallel = 2  # two rooms may be mid-turn at once; each gets ctx/2
         params.cpuparams.n_threads = threads or min(4, os.cpu_count() or 1)
         params.cpuparams_batch.n_threads = params.cpuparams.n_threads
+        # No busy-wait polling between work items: the worker's own VAD, Whisper and Piper
+        # share these cores, and spinning threads starve them (and themselves). Measured on
+        # the loaded 2-core box: poll 50 (default) 2-3 tokens/s, poll 0 9-47 tokens/s.
+        params.cpuparams.poll = 0
+        params.cpuparams_batch.poll = 0
         params.use_jinja = True
         started = time.perf_counter()
         try:
