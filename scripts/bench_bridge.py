@@ -309,6 +309,10 @@ class Bench:
             for m in list(self.meetings):
                 with contextlib.suppress(Exception):
                     await self.http.delete(f"/api/meetings/{m['id']}")
+            with contextlib.suppress(Exception):
+                got = await self.http.get(f"/api/meetings/{self.meetings[0]['id']}")
+                closed = [e["data"] for e in got.json()["timeline"] if e["kind"] == "bridge.closed"]
+                print(f"probe bridge: {closed[0]}", flush=True)
             for agent in self.agents:
                 await agent.close()
             with contextlib.suppress(Exception):

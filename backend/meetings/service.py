@@ -279,6 +279,15 @@ class MeetingService:
         bridge = self.bridges.pop(meeting_id, None)
         if bridge is not None:
             await bridge.close(reason)
+            stats = bridge.stats
+            summary = {"reason": reason, "connections": stats.sockets,
+                       "frames_in": stats.frames_in, "frames_out": stats.frames_out,
+                       "malformed_frames": stats.malformed,
+                       "speaker_updates": stats.speaker_updates,
+                       "dropped_in_ms": round(stats.dropped_in_ms),
+                       "dropped_out_ms": round(stats.dropped_out_ms)}  # fmt: skip
+            logger.info("bridge closed: %s", summary, extra={"meeting_id": meeting_id})
+            await store.add_event(self.engine, meeting_id, "bridge.closed", summary)
         try:
             await delete_room(self.lk, room_name)
         except Exception as exc:  # the room also closes by itself once empty

@@ -167,7 +167,7 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
         assert meeting["room_name"] not in [r.name for r in rooms.rooms]
         kinds = [e["kind"] for e in await _timeline(env, mid)]
         for expected in ("meeting.created", "room.created", "bot.created", "bridge.connected",
-                         "bridge.disconnected", "speaker.seen", "console.ask",
+                         "bridge.disconnected", "speaker.seen", "console.ask", "bridge.closed",
                          "bot.leave_requested", "meeting.ended", "bot.completed"):  # fmt: skip
             assert expected in kinds, (expected, kinds)
         sources = {e["data"].get("source") for e in await _timeline(env, mid)
