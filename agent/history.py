@@ -208,9 +208,16 @@ class HistoryUploader:
                         self.stats.duplicates += 1  # stored before; the ack had been lost
                     self.stats.sent += 1
                     return True
-                if status in (408, 425, 429) or status >= 500:
+                # 401/403: a token mismatch is fixed by configuration, not by the turn, so
+                # hold the queue (and spool at the end) rather than drop every turn.
+                if status in (401, 403, 408, 425, 429) or status >= 500:
                     retry_after = _retry_after(resp)
                     reason = f"HTTP {status}"
+                    if status in (401, 403) and post.attempts == 1:
+                        logger.error(
+                            "backend refused the agent token; holding history until it is fixed",
+                            extra={**self._log_extra, "status": status},
+                        )
                 else:
                     self.stats.rejected += 1
                     logger.error(

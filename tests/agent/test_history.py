@@ -245,3 +245,31 @@ def test_backoff_is_exponential_and_capped() -> None:
     assert 0.25 <= delays[0] <= 0.5
     assert all(d <= 10.0 for d in delays)
     assert delays[-1] >= 5.0  # at the cap: a minute's outage costs at most ~10 s extra
+
+
+async def test_wrong_token_holds_history_until_fixed(tmp_path: Path, backend: Backend) -> None:
+    wrong = HistoryOptions(
+        backend_url=backend.url,
+        agent_token="not-the-token",
+        initial_backoff=0.2,
+        max_backoff=0.5,
+        flush_timeout=1.0,
+        spool_dir=tmp_path / "spool",
+    )
+    uploader = HistoryUploader(wrong)
+    uploader.start()
+    say(recorder_for(uploader, "token-room"), "assistant", "kept despite a bad token")
+    await asyncio.sleep(1.0)
+    assert uploader.stats.sent == 0 and uploader.stats.rejected == 0 and uploader.pending == 1
+    await uploader.aclose()
+    assert uploader.stats.spooled == 1
+
+    fixed = HistoryUploader(options(backend.url, tmp_path))  # the right token, after a redeploy
+    fixed.start()
+    try:
+        assert await fixed.wait_idle(30)
+    finally:
+        await fixed.aclose()
+    assert [t["text"] for t in await room_turns(backend.url, "token-room")] == [
+        "kept despite a bad token"
+    ]
