@@ -357,3 +357,32 @@ async def test_transcript_falls_back_to_the_agent_history(env: Env) -> None:
     assert got == {"source": "history", "turns": [
         {"speaker": "agent-x", "text": "Hello everyone.",
          "started_at": "2026-01-01T10:00:00+00:00", "role": "agent"}]}  # fmt: skip
+
+
+async def test_handshake_sample_rate_wins_both_ways(env: Env) -> None:
+    """A bot announcing 24 kHz (configured 16 kHz) is heard and answered at 24 kHz."""
+    env.fake.join_step_s = 0.5
+    meeting = await _create(env)
+    bot = env.fake.bot(meeting["bot_id"])
+    bot.sample_rate = 24000  # before it dials: its handshake and its audio use 24 kHz
+    await bot.wait_connected(timeout=15)
+    agent, listener = StandInAgent(), Listener()
+    await agent.join(env, meeting["room_name"])
+    await listener.join(env, meeting["room_name"], target=f"meeting-{meeting['id']}")
+    try:
+        agent.talking = True
+        t0 = time.monotonic()
+        await wait_until(lambda: rms(bot.received_pcm(t0)) > 1000, 15, "agent audio at bot")
+        await asyncio.sleep(1.5)
+        window = [r for r in bot.received if r.at >= time.monotonic() - 1.0]
+        pcm = b"".join(r.pcm for r in window)
+        samples = sum(len(r.pcm) for r in window[1:]) / 2
+        assert 0.8 * 24000 < samples / (window[-1].at - window[0].at) < 1.25 * 24000
+        assert abs(_dominant_hz(pcm, 24000) - 440) < 10
+        t1 = time.monotonic()
+        bot.say(speech_pcm("Twenty four kilohertz.", 24000))
+        await wait_until(lambda: listener.voiced_after(t1) >= 20, 20, "24 kHz speech in room")
+    finally:
+        await agent.close()
+        await listener.close()
+        await env.http.delete(f"/api/meetings/{meeting['id']}")
