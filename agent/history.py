@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -250,10 +251,18 @@ class HistoryUploader:
 
     # ------------------------------------------------------------------ spool
 
+    def _spool_path(self) -> Path | None:
+        # One subdirectory per backend: spooled posts only ever go to the backend they were
+        # meant for (several stacks may share a machine, e.g. in tests).
+        if self.options.spool_dir is None:
+            return None
+        url = self.options.backend_url.rstrip("/")
+        return self.options.spool_dir / hashlib.sha256(url.encode()).hexdigest()[:16]
+
     def _spool_remaining(self) -> None:
         if not self._queue:
             return
-        directory = self.options.spool_dir
+        directory = self._spool_path()
         if directory is None:
             self.stats.dropped += len(self._queue)
             logger.error(
@@ -286,7 +295,7 @@ class HistoryUploader:
             self._queue.clear()
 
     def _load_spool(self) -> None:
-        directory = self.options.spool_dir
+        directory = self._spool_path()
         if directory is None or not directory.is_dir():
             return
         for path in sorted(directory.glob("*.jsonl")):

@@ -135,33 +135,45 @@ async def test_turns_survive_an_outage_and_a_restart(tmp_path: Path) -> None:
         await uploader.aclose()
 
 
-async def test_unsent_posts_are_spooled_and_sent_by_the_next_job(
-    tmp_path: Path, backend: Backend
-) -> None:
-    dead = HistoryUploader(options(f"http://127.0.0.1:{free_port()}", tmp_path, flush_timeout=1.0))
+async def test_unsent_posts_are_spooled_and_sent_by_the_next_job(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    dead = HistoryUploader(options(url, tmp_path, flush_timeout=1.0))
     dead.start()
     recorder = recorder_for(dead, "spool-room", job="AJ_one")
     for n in range(3):
         say(recorder, "user", f"spooled {n}")
     await recorder.aclose()  # also queues the default summary
     assert dead.stats.spooled == 4 and dead.stats.dropped == 0
-    files = list((tmp_path / "spool").glob("*.jsonl"))
+    files = list((tmp_path / "spool").glob("*/*.jsonl"))
     assert len(files) == 1 and len(files[0].read_text().splitlines()) == 4
 
-    live = HistoryUploader(options(backend.url, tmp_path))
-    live.start()
+    # Another backend's uploader leaves them alone: they are not for it.
+    other = HistoryUploader(options(f"http://127.0.0.1:{free_port()}", tmp_path))
+    other.start()
+    assert other.pending == 0
+    await other.aclose()
+
+    # The backend comes back; the next job of this worker sends what was spooled.
+    env = backend_env(tmp_path / "data")
+    backend = await asyncio.to_thread(start_backend, tmp_path / "logs", env, port=port)
     try:
-        assert await live.wait_idle(30)
+        live = HistoryUploader(options(url, tmp_path))
+        live.start()
+        try:
+            assert await live.wait_idle(30)
+        finally:
+            await live.aclose()
+        assert list(files[0].parent.iterdir()) == []
+        assert [t["text"] for t in await room_turns(url, "spool-room")] == [
+            "spooled 0",
+            "spooled 1",
+            "spooled 2",
+        ]
+        ctx = await room_context(url, "spool-room")
+        assert ctx["summaries"][0]["text"].startswith("Conversation of")
     finally:
-        await live.aclose()
-    assert list((tmp_path / "spool").iterdir()) == []
-    assert [t["text"] for t in await room_turns(backend.url, "spool-room")] == [
-        "spooled 0",
-        "spooled 1",
-        "spooled 2",
-    ]
-    ctx = await room_context(backend.url, "spool-room")
-    assert ctx["summaries"][0]["text"].startswith("Conversation of")
+        await asyncio.to_thread(backend.stop)
 
 
 async def test_permanent_rejection_is_not_retried_and_does_not_block(
