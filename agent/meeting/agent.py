@@ -80,6 +80,7 @@ class MeetingAgent(ConversationAgent):
         # A decision taken before its turn was final (preemptive generation): (text, decision)
         self._pending: tuple[str, TurnDecision] | None = None
         self._finished = False
+        self._summary_llm: llm.LLM | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # Speech window of the turn in progress (monotonic), from the VAD's user state.
         self._speech_started: float | None = None
@@ -97,6 +98,10 @@ class MeetingAgent(ConversationAgent):
     async def on_enter(self) -> None:
         await super().on_enter()
         self.copilot.extractive = self._extractive_answers()
+        # Kept now: at job shutdown the agent is no longer running and has no session.
+        # The small embedded model cannot write a usable summary; the transcript one is used.
+        if isinstance(self.session.llm, llm.LLM) and not self.copilot.extractive:
+            self._summary_llm = self.session.llm
         self.session.on("conversation_item_added", self._on_item)
         self.session.on("user_state_changed", self._on_user_state)
         self.runtime.attach_session(self.session)
@@ -144,7 +149,7 @@ class MeetingAgent(ConversationAgent):
 
         settings = get_settings()
         job = get_job_context()
-        model = self.session.llm if isinstance(self.session.llm, llm.LLM) else None
+        model = self._summary_llm
         async with httpx.AsyncClient() as http:
             await self.runtime.finish(
                 http=http,

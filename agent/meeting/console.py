@@ -21,6 +21,7 @@ ASK_METHOD = "parley.ask"
 MAX_QUESTION_CHARS = 500
 QUIET_BEFORE_SPEAKING_S = 0.8
 MAX_QUEUED = 10
+MAX_ATTEMPTS = 3
 
 
 def parse_ask_payload(payload: str) -> str:
@@ -47,20 +48,23 @@ class ConsoleAsks:
     """Queue of console questions, spoken one by one when the meeting is quiet.
 
     ``is_quiet`` reports whether nobody is speaking (and the agent is not speaking);
-    ``speak`` says a sentence and returns when it has played.
+    ``speak`` says a sentence and returns when it has played, False if someone cut it off
+    (then it is asked again at the next pause, up to ``MAX_ATTEMPTS`` times).
     """
 
     def __init__(
         self,
-        speak: Callable[[str], Awaitable[None]],
+        speak: Callable[[str], Awaitable[bool | None]],
         is_quiet: Callable[[], bool],
         on_asked: Callable[[str], None] | None = None,
         quiet_s: float = QUIET_BEFORE_SPEAKING_S,
+        why_not_quiet: Callable[[], str] | None = None,
     ) -> None:
         self._speak = speak
         self._is_quiet = is_quiet
         self._on_asked = on_asked
         self._quiet_s = quiet_s
+        self._why = why_not_quiet
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=MAX_QUEUED)
         self._task: asyncio.Task[None] | None = None
 
@@ -90,30 +94,48 @@ class ConsoleAsks:
                     len(question))  # fmt: skip
         return json.dumps({"ok": True})
 
-    async def _wait_for_quiet(self) -> None:
-        quiet_since: float | None = None
+    async def _wait_for_quiet(self) -> float:
+        """Wait for ``quiet_s`` of quiet; returns how long it took."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
+        quiet_since: float | None = None
+        next_note = started + 30.0
         while True:
+            now = loop.time()
             if self._is_quiet():
-                quiet_since = quiet_since or loop.time()
-                if loop.time() - quiet_since >= self._quiet_s:
-                    return
+                quiet_since = quiet_since or now
+                if now - quiet_since >= self._quiet_s:
+                    return now - started
             else:
                 quiet_since = None
+            if now >= next_note:
+                why = self._why() if self._why else "?"
+                logger.info("console question still waiting for a pause (%.0f s; %s)",
+                            now - started, why)  # fmt: skip
+                next_note = now + 30.0
             await asyncio.sleep(0.1)
 
     async def _run(self) -> None:
         while True:
             question = await self._queue.get()
             try:
-                await self._wait_for_quiet()
-                if self._on_asked is not None:
-                    self._on_asked(question)
-                await self._speak(phrase_for_meeting(question))
+                await self._ask(question)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("could not put a console question to the meeting")
+
+    async def _ask(self, question: str) -> None:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            waited = await self._wait_for_quiet()
+            logger.info("putting a console question to the meeting (waited %.1f s, attempt %d)",
+                        waited, attempt)  # fmt: skip
+            if attempt == 1 and self._on_asked is not None:
+                self._on_asked(question)
+            if await self._speak(phrase_for_meeting(question)) is not False:
+                return
+            logger.info("console question was cut off; asking again at the next pause")
+        logger.warning("console question cut off %d times; giving up", MAX_ATTEMPTS)
 
 
 def register_ask_rpc(room: rtc.Room, asks: ConsoleAsks) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx
 from livekit import rtc
 from livekit.agents import AgentSession, llm
-from livekit.agents.voice.events import ConversationItemAddedEvent
+from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
 
 from parley_agent.meeting.console import ConsoleAsks, register_ask_rpc
 from parley_agent.meeting.copilot import MeetingCopilot
@@ -23,12 +24,18 @@ from parley_agent.meeting.transcript import TranscriptStore
 
 logger = logging.getLogger("parley.meeting.runtime")
 
+# How long a console question waits for the transcript of speech that just ended (some
+# speech never yields one: a cough, noise).
+PENDING_TURN_MAX_S = 10.0
+
 
 class MeetingRuntime:
     def __init__(self, agent_name: str, store: TranscriptStore | None = None) -> None:
         self.copilot = MeetingCopilot(agent_name, store=store)
         self.session: AgentSession | None = None
         self.asks: ConsoleAsks | None = None
+        self._speech_ended_at: float | None = None
+        self._last_turn_at = 0.0
 
     @property
     def store(self) -> TranscriptStore:
@@ -39,27 +46,58 @@ class MeetingRuntime:
         """Record the agent's own words; start the console-question queue."""
         self.session = session
         session.on("conversation_item_added", self._on_item)
-        self.asks = ConsoleAsks(self._speak, self._is_quiet, self.copilot.record_console)
+        session.on("user_state_changed", self._on_user_state)
+        self.asks = ConsoleAsks(
+            self._speak, self._is_quiet, self.copilot.record_console, why_not_quiet=self._states
+        )
         self.asks.start()
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
-        if isinstance(item, llm.ChatMessage) and item.role == "assistant" and item.text_content:
+        if not isinstance(item, llm.ChatMessage):
+            return
+        if item.role == "user":
+            self._last_turn_at = time.monotonic()
+        elif item.role == "assistant" and item.text_content:
             self.copilot.record_agent(item.text_content)
+
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.old_state == "speaking":
+            self._speech_ended_at = time.monotonic()
+
+    def _turn_pending(self) -> bool:
+        """Speech ended but its transcript has not arrived: when it does, the framework
+        interrupts whatever the agent is saying, so a console question waits for it."""
+        ended = self._speech_ended_at
+        return (
+            ended is not None
+            and self._last_turn_at < ended
+            and time.monotonic() - ended < PENDING_TURN_MAX_S
+        )
 
     def _is_quiet(self) -> bool:
         session = self.session
         if session is None:
             return False
-        return session.user_state != "speaking" and session.agent_state not in (
-            "speaking",
-            "thinking",
+        return (
+            session.user_state != "speaking"
+            and session.agent_state not in ("speaking", "thinking")
+            and not self._turn_pending()
         )
 
-    async def _speak(self, text: str) -> None:
+    def _states(self) -> str:
+        session = self.session
+        if session is None:
+            return "no session"
+        pending = ", transcript pending" if self._turn_pending() else ""
+        return f"user {session.user_state}, agent {session.agent_state}{pending}"
+
+    async def _speak(self, text: str) -> bool:
+        """Say ``text``; False when someone cut it off. Interruptible: never talk over people."""
         assert self.session is not None
-        # Recorded by _on_item as the agent's words; add_to_chat_ctx keeps it in the history.
-        await self.session.say(text, allow_interruptions=True)
+        handle = self.session.say(text, allow_interruptions=True)
+        await handle
+        return not handle.interrupted
 
     # ---------------------------------------------------------------- room
     def attach_room(self, room: rtc.Room) -> None:

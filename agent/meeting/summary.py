@@ -77,7 +77,7 @@ _SUMMARY_PROMPT = (
 
 
 async def llm_summary(
-    model: lk_llm.LLM, store: TranscriptStore, timeout_s: float = 30.0
+    model: lk_llm.LLM, store: TranscriptStore, timeout_s: float = 12.0
 ) -> MeetingSummary | None:
     """Ask ``model`` for the summary; None on any failure (the caller falls back)."""
     if not store.speakers():
@@ -117,8 +117,8 @@ async def post_summary(
     *,
     room_name: str,
     job_id: str | None,
-    attempts: int = 4,
-    timeout_s: float = 10.0,
+    attempts: int = 3,
+    timeout_s: float = 5.0,
 ) -> bool:
     body = {
         "summary_id": f"{room_name}:{job_id or 'job'}:meeting-summary"[:200],

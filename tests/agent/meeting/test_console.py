@@ -70,3 +70,24 @@ async def test_queue_is_bounded() -> None:
     with pytest.raises(rtc.RpcError) as err:
         await asks.handle_rpc(_invocation('{"question": "one more"}'))
     assert err.value.code == 1429
+
+
+async def test_a_cut_off_question_is_asked_again() -> None:
+    attempts: list[str] = []
+
+    async def speak(text: str) -> bool:
+        attempts.append(text)
+        return len(attempts) > 1  # the first attempt is cut off by a participant
+
+    asks = ConsoleAsks(speak, lambda: True, quiet_s=0.05)
+    asks.start()
+    try:
+        asks.submit("Any blockers?")
+        for _ in range(50):
+            if len(attempts) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert attempts == [phrase_for_meeting("Any blockers?")] * 2
+    finally:
+        await asks.aclose()

@@ -107,6 +107,25 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
         assert len(fake.requests) == 1
         grounding = _grounded(fake.requests[0])
         assert grounding is not None, "the decision was not retrieved for the model"
+
+        # A console question while someone talks is put to the meeting once they stop.
+        await _until(lambda: session.agent_state == "listening", 30, "the answer to end")
+        agent.copilot.speakers.update("Ana Souza", True)
+        mic.play(espeak_pcm("The budget review is on Thursday and the venue is booked already."))
+        await asyncio.sleep(1.5)
+        assert agent.runtime.asks is not None
+        agent.runtime.asks.submit("Is the venue big enough?")
+        await _until(lambda: not mic.busy, 15, "Ana to finish")
+        talk_ended = mic.clip_ended_at or time.monotonic()
+        await _until_lazy(
+            lambda: speaker.voiced_after(talk_ended - 1.0),
+            30,
+            lambda: f"the console question (states {session.agent_state}/{session.user_state})",
+        )
+        first = speaker.voiced_after(talk_ended - 1.0)[0].at
+        assert first >= talk_ended, f"spoke {talk_ended - first:.2f} s before Ana finished"
+        asked = [s for s in agent.transcript.segments if s.role == "console"]
+        assert [s.text for s in asked] == ["Is the venue big enough?"]
     finally:
         await session.aclose()
         await speaker.aclose()
