@@ -48,6 +48,8 @@ class TurnRecord:
     e2e_latency: float | None
     user_stopped_at: float | None  # wall clock (time.time())
     agent_started_at: float | None
+    # LLM start → first sentence/clause handed to TTS (shows a slow model's first clause).
+    llm_ttfs: float | None = None
     created_at: float = field(default_factory=time.time)
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,6 +110,7 @@ class TurnLatencyTracker:
             e2e_latency=_num(am, "e2e_latency"),
             user_stopped_at=_num(um, "stopped_speaking_at"),
             agent_started_at=_num(am, "started_speaking_at"),
+            llm_ttfs=_num(am, "llm_node_ttfs"),
         )
         self.records.append(record)
         logger.info(
@@ -119,6 +122,7 @@ class TurnLatencyTracker:
                 "eou_delay": record.end_of_utterance_delay,
                 "transcription_delay": record.transcription_delay,
                 "llm_ttft": record.llm_ttft,
+                "llm_ttfs": record.llm_ttfs,
                 "tts_ttfb": record.tts_ttfb,
                 "e2e": record.e2e_latency,
                 "interrupted": record.interrupted,

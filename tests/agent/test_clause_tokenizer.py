@@ -29,3 +29,10 @@ async def test_stream_emits_first_clause_before_the_sentence_ends() -> None:
     stream.end_input()
     rest = [ev.token async for ev in stream]
     assert [t.strip() for t in rest] == ["boil fresh water and then"]
+
+
+def test_long_run_without_punctuation_is_cut_at_a_space() -> None:
+    text = "the ocean covers most of the planet and holds most of its water and life too"
+    pieces = [p for p, _, _ in split_clauses(text, min_len=20, max_len=40)]
+    assert all(len(p) <= 40 for p in pieces)
+    assert " ".join(pieces) == text
