@@ -74,7 +74,14 @@ class NameMatch:
 
 class AddressDetector:
     def __init__(self, name: str, aliases: tuple[str, ...] = ()) -> None:
-        self.names = [n for n in ("".join(_words(x)) for x in (name, *aliases)) if n]
+        names: list[str] = []
+        for full in (name, *aliases):
+            words = _words(full)
+            names.append("".join(words))
+            # "Parley Notetaker" (a bot's display name) is addressed as "Parley".
+            if len(words) > 1 and len(words[0]) >= 3:
+                names.append(words[0])
+        self.names = list(dict.fromkeys(n for n in names if n))
         if not self.names:
             raise ValueError("the agent needs a name to be addressed by")
         self._keys = {n: jellyfish.metaphone(n) for n in self.names}

@@ -57,5 +57,7 @@ def test_configurable_name() -> None:
     assert not nova.is_addressed("Parley, recap please")
     short = AddressDetector("Al")
     assert short.is_addressed("Al, what's next") and not short.is_addressed("all of it")
+    bot = AddressDetector("Parley Notetaker")
+    assert bot.is_addressed("Parlay, recap please") and bot.is_addressed("parley notetaker?")
     with pytest.raises(ValueError):
         AddressDetector("  !! ")
