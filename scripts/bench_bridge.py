@@ -330,6 +330,11 @@ def main() -> None:
     parser.add_argument("--levels", help="comma-separated bridge counts, e.g. 1,10,20")
     args = parser.parse_args()
     started = time.monotonic()
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cores:
+        print(f"warning: load average {load:.1f} on {cores} cores before starting; other "
+              "work is competing, so latencies are inflated and max_bridges is a lower bound",
+              flush=True)  # fmt: skip
     levels = [int(x) for x in args.levels.split(",")] if args.levels else None
     result = asyncio.run(Bench(args.quick, levels).run())
     print(f"bench took {time.monotonic() - started:.0f} s", flush=True)
