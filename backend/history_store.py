@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
+from livekit.protocol.models import ParticipantInfo
 from livekit.protocol.webhook import WebhookEvent
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -80,8 +81,10 @@ class IngestResult:
 
 
 def _participant_kind(event: WebhookEvent) -> str:
-    kind = MessageToDict(event.participant).get("kind", "STANDARD")
-    return str(kind).lower()
+    try:
+        return ParticipantInfo.Kind.Name(event.participant.kind).lower()
+    except ValueError:  # a kind newer than this protocol package
+        return str(event.participant.kind)
 
 
 async def ingest_webhook(engine: AsyncEngine, event: WebhookEvent, raw_body: str) -> IngestResult:
