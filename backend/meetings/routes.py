@@ -150,10 +150,22 @@ async def transcript(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
     return await _service(request).transcript(meeting_id)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_CALLBACK_BYTES:
-        raise ApiError(413, "payload_too_large", "callback body too large")
+async def _limited_body(request: Request) -> bytes:
+    """The body, refusing to buffer more than ``MAX_CALLBACK_BYTES`` (these routes are
+    reachable without an API key)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_CALLBACK_BYTES:
+            raise ApiError(413, "payload_too_large", "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request, raw: bytes | None = None) -> dict[str, Any]:
+    if raw is None:
+        raw = await _limited_body(request)
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -192,16 +204,14 @@ async def account_webhook(request: Request) -> dict[str, Any]:
     settings: BackendSettings = request.app.state.settings
     if not settings.meeting_baas_webhook_secret:
         raise ApiError(404, "not_found", "account webhooks are not configured")
-    raw = await request.body()
-    if len(raw) > MAX_CALLBACK_BYTES:
-        raise ApiError(413, "payload_too_large", "webhook body too large")
+    raw = await _limited_body(request)
     headers = {k: request.headers.get(k, "") for k in ("svix-id", "svix-timestamp",
                                                         "svix-signature")}  # fmt: skip
     try:
         Webhook(settings.meeting_baas_webhook_secret).verify(raw, headers)
     except WebhookVerificationError:
         raise ApiError(401, "unauthorized", "webhook signature invalid") from None
-    body = await _json_body(request)
+    body = await _json_body(request, raw)
     result = await _service(request).account_webhook(body, headers["svix-id"])
     return {"ok": True, "result": result}
 

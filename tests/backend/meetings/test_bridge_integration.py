@@ -205,6 +205,9 @@ async def test_callbacks_need_the_secret_and_are_idempotent(env: Env) -> None:
     assert wrong.status_code == 401
     assert (await env.http.post(url, content=b"{", headers={"x-mb-secret": secret})
             ).status_code == 400  # fmt: skip
+    huge = b'{"event": "bot.failed", "data": {"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    assert (await env.http.post(url, content=huge, headers={"x-mb-secret": secret})
+            ).status_code == 413  # fmt: skip
     odd = {"event": "bot.exploded", "data": {}}
     assert (await env.http.post(url, json=odd, headers={"x-mb-secret": secret})
             ).status_code == 422  # fmt: skip
@@ -237,6 +240,9 @@ async def test_svix_account_webhook_signature_is_checked(env: Env) -> None:
                "svix-signature": "v1,Zm9vYmFy", "content-type": "application/json"}  # fmt: skip
     resp = await env.http.post("/api/webhooks/meeting-baas", content=payload, headers=headers)
     assert resp.status_code == 401
+    resp = await env.http.post("/api/webhooks/meeting-baas", content=b"x" * (2 * 1024 * 1024),
+                               headers=headers)  # fmt: skip
+    assert resp.status_code == 413
 
 
 async def test_create_rejects_bad_links_and_maps_upstream_errors(env: Env) -> None:
