@@ -204,6 +204,19 @@ class Bench:
         self.agents.append(agent)
         return meeting, bot, agent
 
+    async def quiet(self, mid: str, span: float = 0.3, limit: float = 5.0) -> None:
+        """Wait until no burst is still in flight anywhere (else a late one is mistaken
+        for the next), at most ``limit`` seconds."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            since = time.monotonic() - span
+            heard = any(
+                self.listener.onset(who, since) for who in (f"meeting-{mid}", "agent", "direct")
+            )
+            if not heard and bot_onset(self.probe_bot, since) is None:
+                return
+            await asyncio.sleep(0.05)
+
     async def measure(
         self, bursts: int
     ) -> tuple[list[float], list[float], list[float], list[float]]:
@@ -212,6 +225,7 @@ class Bench:
         mid = self.probe_meeting["id"]
         for _ in range(bursts):
             # bot → room, against a direct publisher sending the same burst at the same time.
+            await self.quiet(mid)
             mark = time.monotonic()
             sent = asyncio.Event()
             sent_at: list[float] = []
@@ -233,6 +247,7 @@ class Bench:
                 b2r.append((got - sent_at[0]) * 1000)
                 direct_in.append((ref - self.direct.burst_started) * 1000)
             # room → bot: one burst from the agent, timed at the listener and at the bot.
+            await self.quiet(mid)
             mark = time.monotonic()
             self.probe_agent.burst()
             await asyncio.sleep(GAP_S)
