@@ -93,9 +93,7 @@ class _SqliteWriter:
         self.engine.dispose()
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[AsyncEngine, _SqliteWriter] = (
-    weakref.WeakKeyDictionary()
-)
+_sqlite_writers: weakref.WeakKeyDictionary[AsyncEngine, _SqliteWriter] = weakref.WeakKeyDictionary()
 
 
 async def run_write(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:
