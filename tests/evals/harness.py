@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,9 @@ def check_deterministic(asked: Asked) -> None:
         return
     if asked.model_calls == 0:  # extractive answers: quoted by Parley itself
         assert facts_in_reply(asked), f"{q['ask']}: {asked.reply!r} lacks {q['facts']}"
+        quoted = re.findall(r"([A-Z][\w]*(?: [A-Z][\w]*)*) said:", asked.reply or "")
+        if q.get("speakers"):
+            assert quoted and set(quoted) <= set(q["speakers"]), f"{q['ask']}: {asked.reply!r}"
         return
     assert asked.grounding is not None, f"{q['ask']}: no transcript lines were retrieved"
     lowered = asked.grounding.lower()

@@ -1,11 +1,13 @@
 """Meeting evals: transcripts, questions and expected facts (meetings.json).
 
 - Local model (SmolLM2-135M via the embedded llama.cpp runtime), always: deterministic
-  checks of what Parley's code guarantees — retrieval of the right transcript lines, honest
-  "not in the transcript" answers without asking the model, silence when not addressed, and
-  with the "extractive" answers used for this model by default, the facts in the spoken
-  answer. With "model" answers, how often the tiny model's own wording carries the facts is
-  recorded, not asserted (it is why "auto" quotes for this model).
+  checks of what Parley's code guarantees — silence when not addressed, honest "not in the
+  transcript" answers without asking the model, and with the "extractive" answers used for
+  this model by default, the expected facts and only the asked speaker's lines in the spoken
+  answer; and for one meeting (all of them with PARLEY_EVAL_LOCAL_PHRASING=1) "model"
+  answers: the right lines must reach the model and it must answer; how often the tiny
+  model's own wording keeps the facts is recorded, not asserted (it is why "auto" quotes for
+  this model).
 - Real LLM (OpenAI), when OPENAI_API_KEY is set: every answer is judged with the framework's
   judge (``.judge(llm, intent=...)``) against the question's intent.
 
@@ -39,7 +41,7 @@ def local_model() -> Iterator[openai.LLM]:
     url, _model = start_local_llm(gguf=None, threads=None, ctx=4096, cache_dir=CACHE_DIR / "llm")
     try:
         yield openai.LLM(model="local", base_url=url, api_key="not-needed", temperature=0.0,
-                         max_completion_tokens=80, max_retries=0)  # fmt: skip
+                         max_completion_tokens=48, max_retries=0)  # fmt: skip
     finally:
         stop_local_llm()
 
@@ -47,9 +49,20 @@ def local_model() -> Iterator[openai.LLM]:
 LOCAL_ROWS: list[dict] = []
 
 
+PHRASING_ENV = "PARLEY_EVAL_LOCAL_PHRASING"
+# Always run with the model phrasing: retrieval for "said", decisions, action items, plus
+# two questions the transcript cannot answer.
+ALWAYS_PHRASED = "budget-review"
+
+
 @pytest.mark.parametrize("answers", ["extractive", "model"])
 @pytest.mark.parametrize("meeting", MEETINGS, ids=IDS)
 async def test_local_model_meeting(meeting, answers: str, local_model, artifacts_dir: Path) -> None:
+    if answers == "model" and meeting["id"] != ALWAYS_PHRASED and not os.environ.get(PHRASING_ENV):
+        pytest.skip(
+            f"slow (~1 min per meeting on 2 cores) and covered by {ALWAYS_PHRASED}: set "
+            f"{PHRASING_ENV}=1 to run every meeting with SmolLM2 phrasing the answers"
+        )
     for asked in await run_meeting(meeting, local_model, answers):
         check_deterministic(asked)
         q = asked.question
