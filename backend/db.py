@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,27 +71,96 @@ async def create_schema(engine: AsyncEngine) -> None:
 T = TypeVar("T")
 
 
+@dataclass
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the caller went away; the write itself stands (idempotent)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class _SqliteWriter:
     """One thread with a plain (sync) SQLite engine that runs every write transaction.
 
     Through aiosqlite each statement costs several thread hops (cursor, execute, fetch,
-    close, commit), which dominated webhook ingest. Running the whole transaction as one
-    function in one thread costs one hop, and one thread is also SQLite's one writer, so
-    writers queue fairly instead of meeting in SQLite's sleeping busy handler.
+    close, commit), which dominated webhook ingest. Here a whole transaction is one function
+    run on one thread, which is also SQLite's one writer, so writers queue fairly instead of
+    meeting in SQLite's sleeping busy handler. Writes that queue up meanwhile are committed
+    together (group commit); callers hear back only after that commit. If a batch fails, each
+    of its writes is retried alone so one bad write cannot sink the others.
     """
+
+    MAX_BATCH = 64
 
     def __init__(self, url: str) -> None:
         sync_url = make_url(url).set(drivername="sqlite")
         self.engine = sa_create_engine(sync_url, connect_args={"timeout": 30})
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-sqlite-writer")
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="parley-sqlite-writer")
+        self._thread.daemon = True
+        self._thread.start()
 
-    def run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with self.engine.begin() as conn:
-            return fn(conn, *args)
+    async def submit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(fn, args, loop, future))
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._run(batch)
+            if stop:
+                return
+
+    def _run(self, batch: list[_Job]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                results = [job.fn(conn, *job.args) for job in batch]
+        except Exception as exc:
+            if len(batch) == 1:
+                self._reply(batch[0], None, exc)
+                return
+            # The whole batch rolled back: run each write on its own.
+            for job in batch:
+                self._run([job])
+            return
+        for job, result in zip(batch, results, strict=True):
+            self._reply(job, result, None)
+
+    @staticmethod
+    def _reply(job: _Job, result: Any, error: BaseException | None) -> None:
+        try:
+            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+        except RuntimeError:  # the loop closed while the write ran
+            logger.warning("database write finished after its event loop closed")
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        self._jobs.put(None)
+        self._thread.join(timeout=30)
         self.engine.dispose()
 
 
@@ -108,8 +179,7 @@ async def run_write(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:
             writer = _sqlite_writers.setdefault(
                 engine, _SqliteWriter(engine.url.render_as_string(hide_password=False))
             )
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(writer.executor, writer.run, fn, args)
+        return await writer.submit(fn, args)
     async with engine.begin() as conn:
         return await conn.run_sync(fn, *args)
 
