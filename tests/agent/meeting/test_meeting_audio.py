@@ -69,8 +69,8 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
     agent = MeetingAgent(AgentConfig(mode="meeting", greeting="Hi all."))
     await session.start(agent)
     try:
-        await _until(lambda: speaker.voiced_after(0), 30, "the greeting")
-        await _until(lambda: session.agent_state == "listening", 30, "the greeting to end")
+        await _until(lambda: speaker.voiced_after(0), 60, "the greeting")
+        await _until(lambda: session.agent_state == "listening", 60, "the greeting to end")
 
         # People talking to each other: transcribed under their names, no reply.
         for name, line in [
@@ -80,7 +80,7 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
             agent.copilot.speakers.update(name, True)
             before = len(agent.transcript.evidence())
             mic.play(espeak_pcm(line))
-            await _until(lambda b=before: len(agent.transcript.evidence()) > b, 60, "transcript")
+            await _until(lambda b=before: len(agent.transcript.evidence()) > b, 90, "transcript")
         said_at = time.monotonic()
         await asyncio.sleep(3.0)
         assert not speaker.voiced_after(said_at), "the agent spoke without being addressed"
@@ -95,7 +95,7 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
         asked_at = mic.clip_ended_at or time.monotonic()
         await _until_lazy(
             lambda: speaker.voiced_after(asked_at),
-            60,
+            120,
             lambda: (
                 f"the agent's answer (heard {finals!r}; transcript {agent.transcript.render()!r})"
             ),
@@ -109,7 +109,7 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
         assert grounding is not None, "the decision was not retrieved for the model"
 
         # A console question while someone talks is put to the meeting once they stop.
-        await _until(lambda: session.agent_state == "listening", 30, "the answer to end")
+        await _until(lambda: session.agent_state == "listening", 60, "the answer to end")
         agent.copilot.speakers.update("Ana Souza", True)
         mic.play(espeak_pcm("The budget review is on Thursday and the venue is booked already."))
         await asyncio.sleep(1.5)
@@ -119,7 +119,7 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
         talk_ended = mic.clip_ended_at or time.monotonic()
         await _until_lazy(
             lambda: speaker.voiced_after(talk_ended - 1.0),
-            30,
+            90,
             lambda: f"the console question (states {session.agent_state}/{session.user_state})",
         )
         first = speaker.voiced_after(talk_ended - 1.0)[0].at
