@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, inspect
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateColumn
 
 logger = logging.getLogger("parley.backend.db")
 
@@ -65,7 +66,37 @@ async def create_schema(engine: AsyncEngine) -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    logger.info("database schema ready", extra={"dialect": engine.dialect.name})
+        added = await conn.run_sync(_add_missing_columns)
+    logger.info(
+        "database schema ready", extra={"dialect": engine.dialect.name, "columns_added": added}
+    )
+
+
+def _add_missing_columns(conn: Connection) -> list[str]:
+    """The additive migration: columns declared in code but missing from existing tables.
+
+    ``create_all`` creates missing tables but never alters existing ones. Adding a column is
+    the change this schema makes as it grows; anything else (renames, type changes, NOT
+    NULL without a default) is refused loudly rather than guessed at.
+    """
+    inspector = inspect(conn)
+    added = []
+    for table in metadata.sorted_tables:
+        existing = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(
+                    f"cannot add NOT NULL column {table.name}.{column.name} without a server "
+                    "default to existing rows; migrate this change by hand"
+                )
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            table_name = conn.dialect.identifier_preparer.format_table(table)
+            conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {ddl}")
+            added.append(f"{table.name}.{column.name}")
+            logger.warning("added column %s.%s", table.name, column.name)
+    return added
 
 
 T = TypeVar("T")

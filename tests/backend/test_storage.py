@@ -78,3 +78,38 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 def test_postgres_urls_use_the_async_driver() -> None:
     url = resolve_database_url("postgres://u:p@db:5432/parley", Path("/x"))
     assert url == "postgresql+asyncpg://u:p@db:5432/parley"
+
+
+async def test_start_up_adds_columns_missing_from_an_older_schema(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    from parley_backend.db import create_schema, dispose_engine
+
+    engine = create_engine(resolve_database_url(database_url, tmp_path))
+    try:
+        # An "older release": summaries without the `data` and `job_id` columns.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "CREATE TABLE summaries (id VARCHAR(200) PRIMARY KEY, session_id VARCHAR(64),"
+                    " room_name VARCHAR(128) NOT NULL, text TEXT NOT NULL,"
+                    " received_at FLOAT NOT NULL)"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO summaries (id, room_name, text, received_at)"
+                    " VALUES ('old', 'room-a', 'kept', 1.0)"
+                )
+            )
+        await create_schema(engine)
+        await create_schema(engine)  # idempotent
+    finally:
+        await dispose_engine(engine)
+    settings = make_settings(tmp_path, DATABASE_URL=database_url)
+    async with running_app(settings) as c:
+        body = {"summary_id": "new", "room_name": "room-a", "text": "t", "data": {"k": 1}}
+        posted = await c.post("/api/agent/summaries", json=body, headers=AGENT_AUTH)
+        assert posted.status_code == 201, posted.text
+        ctx = await c.get("/api/agent/context", params={"room_name": "room-a"}, headers=AGENT_AUTH)
+        assert sorted(s["text"] for s in ctx.json()["summaries"]) == ["kept", "t"]
