@@ -27,6 +27,8 @@ from parley_agent.conversation import ConversationAgent
 from parley_agent.meeting.copilot import MeetingCopilot, TurnDecision
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.meeting.transcript import Segment, TranscriptStore
+from parley_agent.providers.selection import LLAMACPP
+from parley_agent.settings import get_settings
 from parley_common.agent_config import AgentConfig
 
 logger = logging.getLogger("parley.meeting.agent")
@@ -110,16 +112,22 @@ class MeetingAgent(ConversationAgent):
         except RuntimeError:
             return  # text harness: no room, no job
         self.runtime.attach_room(job.room)
-        linked = next(iter(job.room.remote_participants.values()), None)
-        if linked is not None and (linked.name or linked.identity):
-            self.copilot.fallback_speaker = linked.name or linked.identity
         job.add_shutdown_callback(self._post_summary)
+
+    def _linked_name(self) -> str | None:
+        """Who a turn is from when the bridge names nobody: the linked participant, unless it
+        is the bridge itself (its name is the meeting's, not a speaker's)."""
+        try:
+            linked = self.session.room_io.linked_participant
+        except RuntimeError:  # no room
+            return None
+        if linked is None or linked.identity.startswith("meeting-"):
+            return None
+        return linked.name or linked.identity
 
     def _extractive_answers(self) -> bool:
         answers = self._answers
         if answers is None:
-            from parley_agent.settings import get_settings
-
             answers = get_settings().meeting_answers
         if answers != "auto":
             return answers == "extractive"
@@ -131,8 +139,6 @@ class MeetingAgent(ConversationAgent):
             plan = getattr(self.session.userdata, "plan", None)
         except ValueError:  # no userdata: not started by the worker
             plan = None
-        from parley_agent.providers.selection import LLAMACPP
-
         primary = list(getattr(getattr(plan, "llm", None), "chain", None) or [])[:1]
         return primary == [LLAMACPP]
 
@@ -145,8 +151,6 @@ class MeetingAgent(ConversationAgent):
         if self._finished:
             return
         self._finished = True
-        from parley_agent.settings import get_settings
-
         settings = get_settings()
         job = get_job_context()
         model = self._summary_llm
@@ -196,7 +200,10 @@ class MeetingAgent(ConversationAgent):
         decision = self._decision(item)
         self._pending = None
         segment = self.copilot.commit(
-            item.text_content, decision, window=self._take_speech_window()
+            item.text_content,
+            decision,
+            window=self._take_speech_window(),
+            fallback=self._linked_name(),
         )
         self._decided[item.id] = decision
         self._segment_of[item.id] = segment

@@ -53,14 +53,16 @@ class MeetingCopilot:
         # After "Yes? I'm listening." the next turn is for the agent even without its name.
         self._follow_up_until = 0.0
 
-    def attribute(self, window: tuple[float, float] | None = None) -> str:
+    def attribute(
+        self, window: tuple[float, float] | None = None, fallback: str | None = None
+    ) -> str:
         """The speaker of a turn: who spoke longest in its speech ``window`` (monotonic
         times, from the VAD), else whoever is speaking now, else the last speaker."""
         if window is not None:
             name = self.speakers.dominant(*window)
         else:
             name = self.speakers.current() or self.speakers.last()
-        return name or self.fallback_speaker
+        return name or fallback or self.fallback_speaker
 
     def decide(self, text: str) -> TurnDecision:
         """Whether and how the agent answers ``text``. Reads state, never changes it: the
@@ -89,9 +91,10 @@ class MeetingCopilot:
         *,
         speaker: str | None = None,
         window: tuple[float, float] | None = None,
+        fallback: str | None = None,
     ) -> Segment | None:
         """Record a finished turn under its speaker, with the decision taken for it."""
-        segment = self.store.add(speaker or self.attribute(window), text)
+        segment = self.store.add(speaker or self.attribute(window, fallback), text)
         if segment is None:
             return None
         decision.speaker = segment.speaker
