@@ -97,7 +97,9 @@ async def wait_for_entry(page: Page, role: str, source: str, pattern: str, timeo
     return int(await handle.json_value()) - 1
 
 
-async def expect_spoken_reply_after(page: Page, index: int, timeout: float) -> None:
+async def expect_spoken_reply_after(
+    page: Page, index: int, timeout: float, *, until_final: bool = True
+) -> None:
     """An agent reply follows entry ``index`` in the transcript, is heard, and ends final."""
     await page.wait_for_function(AGENT_AFTER_JS, arg=[index, False], timeout=timeout)
     # The agent's text is released in step with its audio, so the reply's sound is still
@@ -107,8 +109,9 @@ async def expect_spoken_reply_after(page: Page, index: int, timeout: float) -> N
         f"window.__e2eSampler.max > {AUDIBLE_RMS}", timeout=60_000, polling=100
     )
     await page.evaluate("clearInterval(window.__e2eSampler.timer)")
-    # Interim words are replaced by the final text once the reply has been spoken.
-    await page.wait_for_function(AGENT_AFTER_JS, arg=[index, True], timeout=90_000)
+    if until_final:
+        # Interim words are replaced by the final text once the reply has been spoken.
+        await page.wait_for_function(AGENT_AFTER_JS, arg=[index, True], timeout=90_000)
 
 
 async def test_spoken_question_appears_as_user_text_and_gets_a_spoken_reply(
