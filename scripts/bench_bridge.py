@@ -66,6 +66,10 @@ def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95)) if values else float("nan")
 
 
+def p50(values: list[float]) -> float:
+    return float(np.percentile(values, 50)) if values else float("nan")
+
+
 class Publisher:
     """A participant that publishes 10 ms frames in real time: silence, or a queued burst."""
 
@@ -301,8 +305,9 @@ class Bench:
                 added_out = [a - b for a, b in zip(r2b, d_out, strict=True)]
                 total = max(p95(b2r), p95(r2b))
                 print(f"bridges={level:3d} bot→room p95={p95(b2r):6.1f} ms (added "
-                      f"{p95(added_in):6.1f}) room→bot p95={p95(r2b):6.1f} ms (added "
-                      f"{p95(added_out):6.1f}) backend cpu={cpu_pct:5.1f}% "
+                      f"p95 {p95(added_in):6.1f} p50 {p50(added_in):6.1f}) "
+                      f"room→bot p95={p95(r2b):6.1f} ms (added p95 {p95(added_out):6.1f} "
+                      f"p50 {p50(added_out):6.1f}) backend cpu={cpu_pct:5.1f}% "
                       f"({cpu_pct / level:4.2f}%/bridge, event loop {py_pct:4.1f}%) "
                       f"harness cpu={harness_pct:5.1f}% load={os.getloadavg()[0]:.1f} "
                       f"samples={len(b2r)}/{len(r2b)}",
