@@ -448,8 +448,11 @@ def attach_history(session: Any, ctx: Any, config: Any) -> HistoryRecorder:
 
     settings = get_settings()
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
+    spool = Path(settings.history_spool_dir) if settings.history_spool_dir else DEFAULT_SPOOL_DIR
     uploader = HistoryUploader(
-        HistoryOptions(backend_url=settings.backend_url, agent_token=settings.agent_token),
+        HistoryOptions(
+            backend_url=settings.backend_url, agent_token=settings.agent_token, spool_dir=spool
+        ),
         log_extra=ids,
     )
 

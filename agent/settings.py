@@ -93,6 +93,8 @@ class AgentSettings(BaseSettings):
     # --- tools and meeting mode (agent/tools, agent/meeting) ---------------------------
     backend_url: str = Field(default="http://127.0.0.1:8000", alias="PARLEY_BACKEND_URL")
     agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
+    # Where unsent history is kept between jobs (agent/history.py). None: data/history-spool.
+    history_spool_dir: str | None = Field(default=None, alias="PARLEY_HISTORY_SPOOL_DIR")
     open_meteo_geocoding_url: str = Field(
         default="https://geocoding-api.open-meteo.com", alias="PARLEY_OPEN_METEO_GEOCODING_URL"
     )
