@@ -7,9 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parley_common.devstack import LiveKitServer
-
-from .conftest import make_settings, running_app
+from .conftest import make_settings
 
 
 async def test_request_id_generated_and_echoed(client: httpx.AsyncClient) -> None:
@@ -91,20 +89,6 @@ async def test_ready_reports_livekit_down(client: httpx.AsyncClient) -> None:
     checks = resp.json()["error"]["details"]["checks"]
     assert checks["database"] == "ok"
     assert checks["livekit"].startswith("error")
-
-
-@pytest.mark.integration
-async def test_ready_with_real_livekit(tmp_path: Path, livekit_server: LiveKitServer) -> None:
-    settings = make_settings(
-        tmp_path,
-        LIVEKIT_URL=livekit_server.ws_url,
-        LIVEKIT_API_KEY=livekit_server.api_key,
-        LIVEKIT_API_SECRET=livekit_server.api_secret,
-    )
-    async with running_app(settings) as c:
-        resp = await c.get("/ready")
-        assert resp.status_code == 200, resp.text
-        assert resp.json() == {"status": "ready", "checks": {"database": "ok", "livekit": "ok"}}
 
 
 def test_production_refuses_development_credentials(tmp_path: Path) -> None:

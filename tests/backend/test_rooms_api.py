@@ -137,3 +137,9 @@ async def test_dispatch_calls_for_a_missing_room_are_404(lk_client: httpx.AsyncC
         kwargs = {"json": {}} if method == "POST" else {}
         resp = await lk_client.request(method, path, headers=KEY, **kwargs)
         assert resp.status_code == 404, (method, path, resp.text)
+
+
+async def test_ready_with_real_livekit(lk_client: httpx.AsyncClient) -> None:
+    resp = await lk_client.get("/ready")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"status": "ready", "checks": {"database": "ok", "livekit": "ok"}}
