@@ -16,8 +16,13 @@ lint:
 web:
 	cd web && npm ci && npm run build
 
+# Each benchmark starts its own stack on loopback and ends with a RESULT line.
 bench: setup
 	.venv/bin/python scripts/bench_dispatch.py --quick
+	.venv/bin/python scripts/bench_voice.py --quick
+	.venv/bin/python scripts/bench_voice.py --quick --stub-cloud
+	.venv/bin/python scripts/bench_backend.py --quick
+	.venv/bin/python scripts/bench_bridge.py --quick
 
 clean:
 	rm -rf .venv web/node_modules web/dist data test-artifacts
