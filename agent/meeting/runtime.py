@@ -95,7 +95,11 @@ class MeetingRuntime:
     async def _speak(self, text: str) -> bool:
         """Say ``text``; False when someone cut it off. Interruptible: never talk over people."""
         assert self.session is not None
-        handle = self.session.say(text, allow_interruptions=True)
+        try:
+            handle = self.session.say(text, allow_interruptions=True)
+        except RuntimeError as exc:  # the session is closing: nobody left to ask
+            logger.info("console question not asked: %s", exc)
+            return True
         await handle
         return not handle.interrupted
 

@@ -133,7 +133,14 @@ def _build_stt(name: str, settings: AgentSettings, config: AgentConfig) -> lk_st
         from parley_agent.providers.whisper_stt import WhisperSTT
 
         model, resolved = whisper_model(settings)
-        return WhisperSTT(model, model_name=resolved.describe(), language=_language_for_stt(config))
+        # Meeting mode listens for the agent's name, which Whisper does not know.
+        hotwords = config.agent_display_name if config.mode == "meeting" else None
+        return WhisperSTT(
+            model,
+            model_name=resolved.describe(),
+            language=_language_for_stt(config),
+            hotwords=hotwords,
+        )
     if name == sel.DEEPGRAM:
         from livekit.plugins import deepgram
 

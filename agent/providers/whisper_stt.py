@@ -66,12 +66,17 @@ def _is_non_speech(segment) -> bool:
 
 
 class WhisperSTT(stt.STT):
-    def __init__(self, model, *, model_name: str, language: str | None = None) -> None:
-        """``model`` is a loaded ``faster_whisper.WhisperModel``; ``language`` None = detect."""
+    def __init__(
+        self, model, *, model_name: str, language: str | None = None, hotwords: str | None = None
+    ) -> None:
+        """``model`` is a loaded ``faster_whisper.WhisperModel``; ``language`` None = detect.
+        ``hotwords`` biases decoding toward words it would miss (the agent's name in meeting
+        mode: tiny.en hears "Parley" as "Partly" or "Finally" without it)."""
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._model = model
         self._model_name = model_name
         self._language = language
+        self._hotwords = hotwords or None
         self._english_only = not getattr(model, "model", None) or not getattr(
             model.model, "is_multilingual", True
         )
@@ -93,6 +98,7 @@ class WhisperSTT(stt.STT):
                 condition_on_previous_text=False,
                 without_timestamps=True,
                 vad_filter=False,  # Silero already cut the utterance
+                hotwords=self._hotwords,
             )
             parts = [seg for seg in segments if not _is_non_speech(seg)]
         text = " ".join(seg.text.strip() for seg in parts).strip()

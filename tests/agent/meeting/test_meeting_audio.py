@@ -1,5 +1,6 @@
 """Meeting mode with real speech: espeak-ng voices → Silero VAD → faster-whisper (tiny.en)
-→ MeetingAgent → eSpeak TTS. The name is spotted in whatever Whisper wrote for "Parley"."""
+→ MeetingAgent → eSpeak TTS. Whisper gets the name as a hotword (as the worker sets it up
+in meeting mode); the name is spotted in whatever it wrote for "Parley"."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
     whisper, src = whisper_model(settings)
     fake = FakeLLM([_grounded], default="I am not sure.")
     session = AgentSession(
-        stt=WhisperSTT(whisper, model_name=src.describe(), language="en"),
+        # As the worker builds it in meeting mode: the agent's name as a Whisper hotword.
+        stt=WhisperSTT(whisper, model_name=src.describe(), language="en", hotwords="Parley"),
         llm=fake,
         tts=EspeakTTS(voice="en-us"),
         vad=load_vad(),
