@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
 from aiohttp import web
+
+from parley_common.speech_synth import espeak_pcm
 
 FILLER = "That is all I have to say about it."
 
@@ -48,21 +48,7 @@ class StubState:
 
 
 def _espeak_pcm24k(text: str) -> bytes:
-    import subprocess
-
-    import soxr
-
-    binary = shutil.which("espeak-ng") or shutil.which("espeak")
-    if binary is None:
-        return (np.sin(np.arange(24000) / 24000 * 2 * np.pi * 220) * 8000).astype("<i2").tobytes()
-    wav = subprocess.run(
-        [binary, "-v", "en-us", "--stdout", "--stdin"],
-        input=text.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout
-    pcm = np.frombuffer(wav[44:], dtype="<i2").astype(np.float32)
-    return soxr.resample(pcm, 22050, 24000).astype("<i2").tobytes()
+    return espeak_pcm(text, rate=24000).astype("<i2").tobytes()
 
 
 def build_app(state: StubState) -> web.Application:

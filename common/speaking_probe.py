@@ -8,14 +8,13 @@ user's side: when the clip ended, when the agent's audio started or went silent.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 
 import numpy as np
 from livekit import rtc
 
 from parley_common.room_probe import SPEECH_RMS, RoomProbe
+from parley_common.speech_synth import espeak_pcm
 
 RATE = 48000
 FRAME_MS = 10
@@ -23,20 +22,8 @@ FRAME_SAMPLES = RATE * FRAME_MS // 1000
 
 
 def espeak_clip(text: str, *, voice: str = "en-us", wpm: int = 165, rate: int = RATE) -> np.ndarray:
-    """int16 mono speech for ``text`` from espeak-ng, resampled to ``rate``."""
-    import soxr
-
-    binary = shutil.which("espeak-ng") or shutil.which("espeak")
-    if binary is None:
-        raise RuntimeError("espeak-ng is required to synthesise test speech")
-    wav = subprocess.run(
-        [binary, "-v", voice, "-s", str(wpm), "--stdout", "--stdin"],
-        input=text.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout
-    pcm = np.frombuffer(wav[44:], dtype="<i2").astype(np.float32)
-    return soxr.resample(pcm, 22050, rate).clip(-32768, 32767).astype(np.int16)
+    """int16 mono speech for ``text`` at the probe's rate."""
+    return espeak_pcm(text, rate=rate, voice=voice, wpm=wpm)
 
 
 class SpeakingProbe(RoomProbe):

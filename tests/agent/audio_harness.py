@@ -9,14 +9,14 @@ output does, and records when each frame "reached the ear" with its level.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from livekit import rtc
 from livekit.agents.voice import io
+
+from parley_common.speech_synth import espeak_pcm as _espeak_pcm
 
 RATE = 16000
 FRAME_MS = 20
@@ -25,19 +25,8 @@ SPEECH_RMS = 300.0
 
 
 def espeak_pcm(text: str, *, rate: int = RATE, voice: str = "en-us", wpm: int = 160) -> np.ndarray:
-    """int16 mono speech at ``rate`` from espeak-ng (the test's 'user')."""
-    import soxr
-
-    binary = shutil.which("espeak-ng")
-    assert binary, "espeak-ng is required (scripts/setup installs it)"
-    wav = subprocess.run(
-        [binary, "-v", voice, "-s", str(wpm), "--stdout", "--stdin"],
-        input=text.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout
-    pcm = np.frombuffer(wav[44:], dtype="<i2").astype(np.float32)
-    return soxr.resample(pcm, 22050, rate).clip(-32768, 32767).astype(np.int16)
+    """int16 mono speech at the harness rate (the test's 'user')."""
+    return _espeak_pcm(text, rate=rate, voice=voice, wpm=wpm)
 
 
 def rms(samples: np.ndarray) -> float:

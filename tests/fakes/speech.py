@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import shutil
-import subprocess
 
 import numpy as np
 
+from parley_common.speech_synth import espeak_pcm
 
-@functools.lru_cache(maxsize=32)
+
 def speech_pcm(text: str, sample_rate: int, voice: str = "en-us") -> bytes:
-    """Synthesize ``text`` with espeak-ng and convert it with sox to ``sample_rate``."""
-    if not shutil.which("espeak-ng") or not shutil.which("sox"):
-        raise RuntimeError("espeak-ng and sox are needed (scripts/setup installs them)")
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", "160", "--stdout", text],
-        check=True, capture_output=True, timeout=30,
-    ).stdout  # fmt: skip
-    raw = subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(sample_rate), "-c", "1", "-b", "16",
-         "-e", "signed-integer", "-L", "-"],
-        input=wav, check=True, capture_output=True, timeout=30,
-    ).stdout  # fmt: skip
-    return raw
+    """``text`` spoken by espeak-ng as little-endian PCM at ``sample_rate``."""
+    return espeak_pcm(text, rate=sample_rate, voice=voice).astype("<i2").tobytes()
 
 
 def tone_pcm(freq: float, seconds: float, sample_rate: int, amplitude: int = 12000) -> bytes:
