@@ -69,6 +69,12 @@ def main() -> int:
     parser.add_argument("--rooms", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="8 rooms, finishes within 60 s")
     parser.add_argument("--backend-url", help="use a running stack instead of starting one")
+    parser.add_argument(
+        "--idle-processes",
+        type=int,
+        default=None,
+        help="prewarmed job processes (default: the framework's `start` default, one per CPU)",
+    )
     args = parser.parse_args()
     rooms = 8 if args.quick else args.rooms
     started = time.monotonic()
@@ -77,7 +83,12 @@ def main() -> int:
     stack = None
     backend_url = args.backend_url
     if backend_url is None:
-        stack = start_stack(Path(tempfile.mkdtemp(prefix="parley-bench-")))
+        idle = "" if args.idle_processes is None else str(args.idle_processes)
+        stack = start_stack(
+            Path(tempfile.mkdtemp(prefix="parley-bench-")),
+            # Empty means "the framework's default" (the dev/test stacks pin it to 1).
+            extra_env={"PARLEY_AGENT_NUM_IDLE_PROCESSES": idle},
+        )
         backend_url = stack.backend.url
         print(f"stack ready in {time.monotonic() - started:.1f} s")
     try:
