@@ -65,6 +65,34 @@ def _is_non_speech(segment) -> bool:
     return segment.avg_logprob < NON_SPEECH_LOGPROB and segment.no_speech_prob > NON_SPEECH_PROB
 
 
+# The VAD hands over each utterance with ~0.5 s of lead-in (its prefix padding). tiny.en
+# drops a short first word after that much silence: "Parley, what was decided?" became
+# "What was decided?" with 0.3 s or more of leading silence and was exact with 0.1 s. So
+# quiet edges are cut (or padded) to the same small margin before decoding.
+EDGE_MARGIN_S = 0.1
+_EDGE_WINDOW = WHISPER_RATE // 100  # 10 ms
+_EDGE_FLOOR = 0.003  # about -50 dBFS: below any speech, above digital silence
+_EDGE_RELATIVE = 0.05  # a window quieter than 5 % of the loudest one is an edge
+
+
+def trim_quiet_edges(samples: np.ndarray, margin_s: float = EDGE_MARGIN_S) -> np.ndarray:
+    """Leave exactly ``margin_s`` of quiet before and after the speech (cut or pad)."""
+    windows = samples.size // _EDGE_WINDOW
+    if windows == 0:
+        return samples
+    frames = samples[: windows * _EDGE_WINDOW].reshape(windows, _EDGE_WINDOW)
+    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    loud = np.flatnonzero(rms > max(_EDGE_FLOOR, _EDGE_RELATIVE * float(rms.max())))
+    if loud.size == 0:
+        return samples  # nothing speech-like: leave it to the non-speech filter
+    margin = int(margin_s * WHISPER_RATE)
+    first, last = int(loud[0]) * _EDGE_WINDOW, (int(loud[-1]) + 1) * _EDGE_WINDOW
+    start, end = max(0, first - margin), min(samples.size, last + margin)
+    lead = np.zeros(margin - (first - start), dtype=samples.dtype)
+    tail = np.zeros(margin - (end - last), dtype=samples.dtype)
+    return np.concatenate([lead, samples[start:end], tail])
+
+
 class WhisperSTT(stt.STT):
     def __init__(
         self, model, *, model_name: str, language: str | None = None, hotwords: str | None = None
@@ -122,7 +150,7 @@ class WhisperSTT(stt.STT):
         pcm = np.frombuffer(frame.data, dtype=np.int16)
         if frame.num_channels > 1:
             pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1)
-        samples = pcm.astype(np.float32) / 32768.0
+        samples = trim_quiet_edges(pcm.astype(np.float32) / 32768.0)
         wanted = language if utils.is_given(language) else self._language
         # Whisper takes bare ISO 639-1 codes ("en", not "en-US"); "multi" means detect.
         wanted = None if wanted in ("multi", None) else str(wanted).split("-")[0].lower()
