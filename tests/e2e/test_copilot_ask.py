@@ -22,9 +22,10 @@ import pytest
 from parley_agent.providers.factory import whisper_model
 from parley_agent.settings import AgentSettings
 from parley_common.devstack import Stack
-from tests.backend.meetings.conftest import rms, wait_until
+from tests.backend.meetings.conftest import rms
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 from tests.fakes.speech import speech_pcm
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -17,9 +17,10 @@ import pytest
 from livekit import api
 
 from parley_common.devstack import Stack
-from tests.backend.meetings.conftest import Env, Listener, rms, wait_until
+from tests.backend.meetings.conftest import Env, Listener, rms
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 from tests.fakes.speech import speech_pcm
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

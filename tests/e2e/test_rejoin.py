@@ -7,23 +7,14 @@ arrive before the old one's disconnect, and the agent must link to the newcomer.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from parley_common.openai_stub import OpenAIStub, StubDelays
 from parley_common.room_probe import RoomProbe, fetch_token
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-async def _until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 async def test_agent_answers_after_the_user_rejoins_with_the_same_identity(stack_factory) -> None:
@@ -39,10 +30,10 @@ async def test_agent_answers_after_the_user_rejoins_with_the_same_identity(stack
         second = RoomProbe()
         await second.connect(token["server_url"], token["participant_token"])
         try:
-            await _until(lambda: bool(second.room.remote_participants), 30, "the agent")
+            await wait_until(lambda: bool(second.room.remote_participants), 30, "the agent")
             await asyncio.sleep(2.0)  # let the server drop the first connection
             await second.room.local_participant.send_text("Are you still there", topic="lk.chat")
-            await _until(
+            await wait_until(
                 lambda: any("still there" in t["text"].lower() and "you said" in t["text"].lower()
                             for t in second.transcriptions),
                 60, "the agent's answer to the rejoined user",

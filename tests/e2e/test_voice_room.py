@@ -7,7 +7,6 @@ the reply can be checked word for word.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -15,17 +14,9 @@ import pytest
 from parley_common.openai_stub import OpenAIStub, StubDelays
 from parley_common.room_probe import fetch_token
 from parley_common.speaking_probe import SpeakingProbe, espeak_clip
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-async def _until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
@@ -45,9 +36,9 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
         try:
             await probe.wait_for_agent_voice(timeout=90)
             greeted = lambda: any("Ahoy, voice test." in t["text"] for t in probe.transcriptions)  # noqa: E731
-            await _until(greeted, 30, "the room's greeting on lk.transcription")
+            await wait_until(greeted, 30, "the room's greeting on lk.transcription")
             # Let the greeting finish before speaking.
-            await _until(lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
+            await wait_until(lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
                          60, "the greeting to end")  # fmt: skip
             await probe.say(espeak_clip("What is the weather like in Paris today?"))
             spoke_at = probe.clip_ended_at
@@ -56,19 +47,21 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
             def texts() -> list[str]:
                 return [t["text"] for t in probe.transcriptions]
 
-            await _until(lambda: any("paris" in t.lower() and "you said" not in t.lower()
+            await wait_until(lambda: any("paris" in t.lower() and "you said" not in t.lower()
                                      for t in texts()), 60, "the user transcript")  # fmt: skip
-            await _until(
+            await wait_until(
                 lambda: any("you said" in t.lower() for t in texts()), 60, "the reply text"
             )
             reply = next(t for t in texts() if "you said" in t.lower())
             assert "paris" in reply.lower()  # the LLM answered what the user actually said
-            await _until(lambda: probe.agent_voice_after(spoke_at) is not None, 60, "reply audio")
+            await wait_until(
+                lambda: probe.agent_voice_after(spoke_at) is not None, 60, "reply audio"
+            )
             assert stub.state.chat_requests, "the worker never called the configured LLM URL"
         finally:
             await probe.close()
         # The user left: the session closes and the job ends (no agent idling in the room).
-        await _until(lambda: "PARTICIPANT_DISCONNECTED" in stack.worker.process.output(),
+        await wait_until(lambda: "PARTICIPANT_DISCONNECTED" in stack.worker.process.output(),
                      30, "the session to close after the user left")  # fmt: skip
     finally:
         stub.stop()

@@ -21,6 +21,7 @@ from parley_agent.turns import load_vad, turn_handling
 from parley_common.agent_config import AgentConfig
 from tests.agent.audio_harness import ScriptedMicrophone, VirtualSpeaker, espeak_pcm
 from tests.agent.meeting.fake_llm import FakeLLM, Reply
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 logger = logging.getLogger("tests.meeting_audio")
@@ -33,22 +34,6 @@ def _grounded(chat_ctx: llm.ChatContext) -> Reply | None:
             if text.startswith("Answer the question using only these lines"):
                 return Reply(text="Ben said we agreed to launch in March.")
     return None
-
-
-async def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-async def _until_lazy(predicate, timeout: float, what) -> None:  # type: ignore[no-untyped-def]
-    try:
-        await _until(predicate, timeout, "")
-    except AssertionError as exc:
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what()}") from exc
 
 
 async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
@@ -71,8 +56,8 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
     agent = MeetingAgent(AgentConfig(mode="meeting", greeting="Hi all."))
     await session.start(agent)
     try:
-        await _until(lambda: speaker.voiced_after(0), 60, "the greeting")
-        await _until(lambda: session.agent_state == "listening", 60, "the greeting to end")
+        await wait_until(lambda: speaker.voiced_after(0), 60, "the greeting")
+        await wait_until(lambda: session.agent_state == "listening", 60, "the greeting to end")
 
         # People talking to each other: transcribed under their names, no reply.
         for name, line in [
@@ -82,7 +67,9 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
             agent.copilot.speakers.update(name, True)
             before = len(agent.transcript.evidence())
             mic.play(espeak_pcm(line))
-            await _until(lambda b=before: len(agent.transcript.evidence()) > b, 90, "transcript")
+            await wait_until(
+                lambda b=before: len(agent.transcript.evidence()) > b, 90, "transcript"
+            )
         said_at = time.monotonic()
         await asyncio.sleep(3.0)
         assert not speaker.voiced_after(said_at), "the agent spoke without being addressed"
@@ -93,9 +80,9 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
         # Addressed by name: Whisper's spelling of "Parley" is recognised; it answers aloud.
         agent.copilot.speakers.update("Chloe Diaz", True)
         mic.play(espeak_pcm("Parley, what was decided?"))
-        await _until(lambda: not mic.busy, 15, "the question to be played")
+        await wait_until(lambda: not mic.busy, 15, "the question to be played")
         asked_at = mic.clip_ended_at or time.monotonic()
-        await _until_lazy(
+        await wait_until(
             lambda: speaker.voiced_after(asked_at),
             120,
             lambda: (
@@ -111,15 +98,15 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
         assert grounding is not None, "the decision was not retrieved for the model"
 
         # A console question while someone talks is put to the meeting once they stop.
-        await _until(lambda: session.agent_state == "listening", 60, "the answer to end")
+        await wait_until(lambda: session.agent_state == "listening", 60, "the answer to end")
         agent.copilot.speakers.update("Ana Souza", True)
         mic.play(espeak_pcm("The budget review is on Thursday and the venue is booked already."))
         await asyncio.sleep(1.5)
         assert agent.runtime.asks is not None
         agent.runtime.asks.submit("Is the venue big enough?")
-        await _until(lambda: not mic.busy, 15, "Ana to finish")
+        await wait_until(lambda: not mic.busy, 15, "Ana to finish")
         talk_ended = mic.clip_ended_at or time.monotonic()
-        await _until_lazy(
+        await wait_until(
             lambda: speaker.voiced_after(talk_ended - 1.0),
             90,
             lambda: f"the console question (states {session.agent_state}/{session.user_state})",

@@ -196,15 +196,3 @@ class StandInAgent:
             with contextlib.suppress(BaseException):
                 await self.task
         await self.room.disconnect()
-
-
-async def wait_until(check: Any, timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -26,9 +26,9 @@ from tests.backend.meetings.conftest import (
     Listener,
     StandInAgent,
     rms,
-    wait_until,
 )
 from tests.fakes.speech import speech_pcm
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -20,6 +20,7 @@ from playwright.async_api import Page, expect
 from parley_common.devstack import Stack
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 from tests.fakes.speech import pcm_rms
+from tests.waiting import wait_until
 
 from .conftest import FakeMicFiles
 
@@ -38,13 +39,6 @@ def voiced_since(bot: FakeBot, since: float) -> bool:
 def quiet_for(bot: FakeBot, seconds: float) -> bool:
     """The bot has heard nothing voiced from the agent for ``seconds``."""
     return not voiced_since(bot, time.monotonic() - seconds)
-
-
-async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-        await asyncio.sleep(0.2)
 
 
 async def test_console_starts_a_bot_shows_its_status_and_leaves(
@@ -100,13 +94,15 @@ async def test_console_starts_a_bot_shows_its_status_and_leaves(
         await expect(agent_turn.first).to_contain_text("Hello everyone", timeout=120_000)
 
         # "Ask the meeting": the backend reaches the agent, which says it into the meeting.
-        await until(lambda: quiet_for(bot, 1.5), 60, "the greeting to finish in the meeting")
+        await wait_until(lambda: quiet_for(bot, 1.5), 60, "the greeting to finish in the meeting")
         asked_at = time.monotonic()
         await page.get_by_test_id("ask-input").fill("Does anyone have a question for me?")
         await page.get_by_test_id("ask-send").click()
         await expect(page.get_by_test_id("ask-result")).to_contain_text("Asked:", timeout=30_000)
         await expect(page.get_by_test_id("console-error")).to_have_count(0)
-        await until(lambda: voiced_since(bot, asked_at), 90, "the asked question in the meeting")
+        await wait_until(
+            lambda: voiced_since(bot, asked_at), 90, "the asked question in the meeting"
+        )
         await page.screenshot(path=str(screenshots_dir / "meeting-console.png"), full_page=True)
 
         await page.get_by_test_id("leave-meeting").click()
