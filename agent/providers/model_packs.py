@@ -209,38 +209,41 @@ def resolve_explicit(value: str | None, what: str, env: str) -> ResolvedModel | 
     return ResolvedModel(str(path), "explicit")
 
 
+def _resolve(
+    explicit: str | None, what: str, env: str, pack: ModelPack, download: str
+) -> ResolvedModel:
+    """Explicit path → verified offline pack → the official download name."""
+    found = resolve_explicit(explicit, what, env)
+    if found:
+        return found
+    path = verified_pack_path(pack)
+    if path:
+        return ResolvedModel(str(path), "pack")
+    return ResolvedModel(download, "download")
+
+
 def resolve_whisper(explicit: str | None) -> ResolvedModel:
     """A CTranslate2 Whisper model directory, or a hub size name faster-whisper downloads."""
     if explicit and not Path(explicit).expanduser().exists() and "/" not in explicit:
         # A size name ("base.en", "small") is the user asking for the official download.
         return ResolvedModel(explicit, "download")
-    found = resolve_explicit(explicit, "Whisper model", "PARLEY_WHISPER_MODEL")
-    if found:
-        return found
-    pack = verified_pack_path(WHISPER_TINY_EN)
-    if pack:
-        return ResolvedModel(str(pack), "pack")
-    return ResolvedModel(WHISPER_HF_NAME, "download")
+    return _resolve(
+        explicit, "Whisper model", "PARLEY_WHISPER_MODEL", WHISPER_TINY_EN, WHISPER_HF_NAME
+    )
 
 
 def resolve_piper(explicit: str | None) -> ResolvedModel:
-    found = resolve_explicit(explicit, "Piper voice", "PARLEY_PIPER_VOICE")
-    if found:
-        return found
-    pack = verified_pack_path(PIPER_JOE)
-    if pack:
-        return ResolvedModel(str(pack), "pack")
-    return ResolvedModel(PIPER_HF_VOICE, "download")
+    return _resolve(explicit, "Piper voice", "PARLEY_PIPER_VOICE", PIPER_JOE, PIPER_HF_VOICE)
 
 
 def resolve_gguf(explicit: str | None) -> ResolvedModel:
-    found = resolve_explicit(explicit, "LLM GGUF", "PARLEY_LLM_GGUF")
-    if found:
-        return found
-    pack = verified_pack_path(SMOLLM2_GGUF)
-    if pack:
-        return ResolvedModel(str(pack), "pack")
-    return ResolvedModel(f"{SMOLLM2_HF_REPO}/{SMOLLM2_HF_FILE}", "download")
+    return _resolve(
+        explicit,
+        "LLM GGUF",
+        "PARLEY_LLM_GGUF",
+        SMOLLM2_GGUF,
+        f"{SMOLLM2_HF_REPO}/{SMOLLM2_HF_FILE}",
+    )
 
 
 def download_piper_voice(name: str, cache_dir: Path) -> Path:
