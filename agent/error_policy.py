@@ -33,9 +33,13 @@ class ErrorPolicy:
         recoverable = bool(getattr(error, "recoverable", False))
         logger.warning(
             "provider error",
-            extra={**self._ids, "kind": kind, "recoverable": recoverable,
-                   "detail": str(getattr(error, "error", error))[:300]},
-        )  # fmt: skip
+            extra={
+                **self._ids,
+                "kind": kind,
+                "recoverable": recoverable,
+                "detail": str(getattr(error, "error", error))[:300],
+            },
+        )
         if recoverable or kind != "llm_error":
             return
         now = time.monotonic()

@@ -239,9 +239,18 @@ class Backend:
 def start_backend(log_dir: Path, env: dict[str, str], *, port: int | None = None) -> Backend:
     port = port or free_port()
     cmd = [
-        sys.executable, "-m", "uvicorn", "parley_backend.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "parley_backend.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     log_dir.mkdir(parents=True, exist_ok=True)
     proc = ManagedProcess(
         "backend", cmd, env=python_env(env), log_path=log_dir / f"backend-{port}.log", cwd=REPO_ROOT

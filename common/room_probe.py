@@ -74,9 +74,13 @@ class RoomProbe:
             text = await reader.read_all()
             attrs = reader.info.attributes or {}
             self.transcriptions.append(
-                {"from": participant_identity, "text": text, "attributes": dict(attrs),
-                 "at": time.monotonic()}
-            )  # fmt: skip
+                {
+                    "from": participant_identity,
+                    "text": text,
+                    "attributes": dict(attrs),
+                    "at": time.monotonic(),
+                }
+            )
 
         self._tasks.append(asyncio.create_task(read()))
 

@@ -172,10 +172,23 @@ async def run_load(
 def start_uvicorn(app_spec: str, env: dict[str, str], log_dir: Path) -> tuple[ManagedProcess, int]:
     port = free_port()
     cmd = [
-        sys.executable, "-m", "uvicorn", app_spec, "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-        "--app-dir", str(REPO_ROOT / "scripts"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app_spec,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--app-dir",
+        str(REPO_ROOT / "scripts"),
+    ]
     proc = ManagedProcess(
         app_spec, cmd, env=python_env(env), log_path=log_dir / f"{port}.log", cwd=REPO_ROOT
     )

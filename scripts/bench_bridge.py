@@ -184,10 +184,15 @@ class Bench:
         self.agents: list[Publisher] = []
 
     def token(self, room: str, identity: str, kind: str | None = None, hidden: bool = False):
-        grants = api.VideoGrants(room_join=True, room=room, can_publish=not hidden,
-                                 can_subscribe=True, hidden=hidden)  # fmt: skip
-        tok = (api.AccessToken(self.lk.api_key, self.lk.api_secret).with_identity(identity)
-               .with_grants(grants).with_ttl(datetime.timedelta(hours=1)))  # fmt: skip
+        grants = api.VideoGrants(
+            room_join=True, room=room, can_publish=not hidden, can_subscribe=True, hidden=hidden
+        )
+        tok = (
+            api.AccessToken(self.lk.api_key, self.lk.api_secret)
+            .with_identity(identity)
+            .with_grants(grants)
+            .with_ttl(datetime.timedelta(hours=1))
+        )
         return (tok.with_kind(kind) if kind else tok).to_jwt()
 
     async def add_meeting(self, loud: bool) -> tuple[dict, FakeBot, Publisher]:
@@ -266,12 +271,19 @@ class Bench:
     async def run(self) -> str:
         self.lk = start_livekit_server(self.log_dir)
         self.fake = await FakeMeetingBaas(join_step_s=0.05, callback_retry_delays=()).start()
-        backend = start_backend(self.log_dir, {
-            "LIVEKIT_URL": self.lk.ws_url, "LIVEKIT_API_KEY": self.lk.api_key,
-            "LIVEKIT_API_SECRET": self.lk.api_secret, "PARLEY_DATA_DIR": str(self.log_dir),
-            "MEETING_BAAS_API_KEY": self.fake.api_key,
-            "MEETING_BAAS_BASE_URL": self.fake.base_url, "PARLEY_LOG_LEVEL": "WARNING",
-        }, port=free_port())  # fmt: skip
+        backend = start_backend(
+            self.log_dir,
+            {
+                "LIVEKIT_URL": self.lk.ws_url,
+                "LIVEKIT_API_KEY": self.lk.api_key,
+                "LIVEKIT_API_SECRET": self.lk.api_secret,
+                "PARLEY_DATA_DIR": str(self.log_dir),
+                "MEETING_BAAS_API_KEY": self.fake.api_key,
+                "MEETING_BAAS_BASE_URL": self.fake.base_url,
+                "PARLEY_LOG_LEVEL": "WARNING",
+            },
+            port=free_port(),
+        )
         proc = psutil.Process(backend.process.proc.pid)
         me = psutil.Process()
         self.http = httpx.AsyncClient(base_url=backend.url, timeout=60)
@@ -304,14 +316,16 @@ class Bench:
                 added_in = [a - b for a, b in zip(b2r, d_in, strict=True)]
                 added_out = [a - b for a, b in zip(r2b, d_out, strict=True)]
                 total = max(p95(b2r), p95(r2b))
-                print(f"bridges={level:3d} bot→room p95={p95(b2r):6.1f} ms (added "
-                      f"p95 {p95(added_in):6.1f} p50 {p50(added_in):6.1f}) "
-                      f"room→bot p95={p95(r2b):6.1f} ms (added p95 {p95(added_out):6.1f} "
-                      f"p50 {p50(added_out):6.1f}) backend cpu={cpu_pct:5.1f}% "
-                      f"({cpu_pct / level:4.2f}%/bridge, event loop {py_pct:4.1f}%) "
-                      f"harness cpu={harness_pct:5.1f}% load={os.getloadavg()[0]:.1f} "
-                      f"samples={len(b2r)}/{len(r2b)}",
-                      flush=True)  # fmt: skip
+                print(
+                    f"bridges={level:3d} bot→room p95={p95(b2r):6.1f} ms (added "
+                    f"p95 {p95(added_in):6.1f} p50 {p50(added_in):6.1f}) "
+                    f"room→bot p95={p95(r2b):6.1f} ms (added p95 {p95(added_out):6.1f} "
+                    f"p50 {p50(added_out):6.1f}) backend cpu={cpu_pct:5.1f}% "
+                    f"({cpu_pct / level:4.2f}%/bridge, event loop {py_pct:4.1f}%) "
+                    f"harness cpu={harness_pct:5.1f}% load={os.getloadavg()[0]:.1f} "
+                    f"samples={len(b2r)}/{len(r2b)}",
+                    flush=True,
+                )
                 if base_total is None:  # one bridge: the added latency we report
                     base_total = total
                     result_in, result_out = p95(added_in), p95(added_out)
@@ -352,9 +366,11 @@ def main() -> None:
     started = time.monotonic()
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if load > cores:
-        print(f"warning: load average {load:.1f} on {cores} cores before starting; other "
-              "work is competing, so latencies are inflated and max_bridges is a lower bound",
-              flush=True)  # fmt: skip
+        print(
+            f"warning: load average {load:.1f} on {cores} cores before starting; other "
+            "work is competing, so latencies are inflated and max_bridges is a lower bound",
+            flush=True,
+        )
     levels = [int(x) for x in args.levels.split(",")] if args.levels else None
     result = asyncio.run(Bench(args.quick, levels).run())
     print(f"bench took {time.monotonic() - started:.0f} s", flush=True)

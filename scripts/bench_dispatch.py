@@ -101,8 +101,10 @@ def main() -> int:
     if not results:
         print("RESULT dispatch_to_audio_p50_ms=nan dispatch_to_audio_p95_ms=nan")
         return 1
-    print(f"rooms={len(results)} mean={statistics.mean(results):.0f} ms "
-          f"min={min(results):.0f} ms max={max(results):.0f} ms")  # fmt: skip
+    print(
+        f"rooms={len(results)} mean={statistics.mean(results):.0f} ms "
+        f"min={min(results):.0f} ms max={max(results):.0f} ms"
+    )
     p50, p95 = percentile(results, 50), percentile(results, 95)
     print(f"RESULT dispatch_to_audio_p50_ms={p50:.0f} dispatch_to_audio_p95_ms={p95:.0f}")
     return 0

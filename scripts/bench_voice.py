@@ -106,8 +106,11 @@ async def run_turns(url: str, token: str, stub: OpenAIStub | None, turns: int, b
             while first is None and time.monotonic() < deadline:
                 first = probe.agent_voice_after(end_mono)
                 await asyncio.sleep(0.02)
-            result = {"question": question, "end_wall": end_wall,
-                      "v2v": None if first is None else first - end_mono}  # fmt: skip
+            result = {
+                "question": question,
+                "end_wall": end_wall,
+                "v2v": None if first is None else first - end_mono,
+            }
             if first is not None:
                 # Barge in once the reply is well under way (0.6 s of it heard).
                 await asyncio.sleep(max(0.0, first + 0.6 - time.monotonic()))
@@ -185,15 +188,24 @@ def summarise(mode: str, results: list[dict]) -> str:
 
 def mode_env(stub: OpenAIStub | None) -> dict[str, str]:
     if stub is None:
-        return {"PARLEY_STT": "local", "PARLEY_LLM": "local", "PARLEY_TTS": "local",
-                "PARLEY_LLM_MAX_TOKENS": "60"}  # fmt: skip
+        return {
+            "PARLEY_STT": "local",
+            "PARLEY_LLM": "local",
+            "PARLEY_TTS": "local",
+            "PARLEY_LLM_MAX_TOKENS": "60",
+        }
     return {
-        "OPENAI_API_KEY": "stub-key", "PARLEY_OPENAI_BASE_URL": stub.base_url,
-        "PARLEY_STT": "cloud", "PARLEY_LLM": "cloud", "PARLEY_TTS": "cloud",
-        "PARLEY_CLOUD_STT": "openai", "PARLEY_CLOUD_TTS": "openai",
-        "PARLEY_OPENAI_STT_MODEL": "whisper-1", "PARLEY_OPENAI_TTS_MODEL": "tts-1",
+        "OPENAI_API_KEY": "stub-key",
+        "PARLEY_OPENAI_BASE_URL": stub.base_url,
+        "PARLEY_STT": "cloud",
+        "PARLEY_LLM": "cloud",
+        "PARLEY_TTS": "cloud",
+        "PARLEY_CLOUD_STT": "openai",
+        "PARLEY_CLOUD_TTS": "openai",
+        "PARLEY_OPENAI_STT_MODEL": "whisper-1",
+        "PARLEY_OPENAI_TTS_MODEL": "tts-1",
         "PARLEY_LOCAL_FALLBACK": "false",
-    }  # fmt: skip
+    }
 
 
 def main() -> int:
@@ -211,13 +223,15 @@ def main() -> int:
 
     stub = None
     if args.stub_cloud:
-        delays = StubDelays(stt_s=args.stt_ms / 1000, ttft_s=args.ttft_ms / 1000,
-                            ttfb_s=args.ttfb_ms / 1000)  # fmt: skip
+        delays = StubDelays(
+            stt_s=args.stt_ms / 1000, ttft_s=args.ttft_ms / 1000, ttfb_s=args.ttfb_ms / 1000
+        )
         stub = OpenAIStub(delays).start()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-voice-"))
     t0 = time.monotonic()
-    stack = start_stack(log_dir, extra_env={"PARLEY_DATA_DIR": str(log_dir / "data"),
-                                            **mode_env(stub)})  # fmt: skip
+    stack = start_stack(
+        log_dir, extra_env={"PARLEY_DATA_DIR": str(log_dir / "data"), **mode_env(stub)}
+    )
     try:
         print(f"[{mode}] stack up in {time.monotonic() - t0:.1f} s (logs: {log_dir})")
         token = fetch_token(stack.backend.url, {"participant_name": "Bench"})

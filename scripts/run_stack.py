@@ -47,14 +47,18 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"\n  Parley is running. Open {stack.backend.url}/\n  (Ctrl-C stops everything)\n",
-          flush=True)  # fmt: skip
+    print(
+        f"\n  Parley is running. Open {stack.backend.url}/\n  (Ctrl-C stops everything)\n",
+        flush=True,
+    )
     try:
         while not stop.wait(1.0):
             for part in (stack.livekit.process, stack.backend.process, stack.worker.process):
                 if not part.alive():
-                    print(f"{part.name} exited ({part.proc.returncode}); see {part.log_path}",
-                          file=sys.stderr)  # fmt: skip
+                    print(
+                        f"{part.name} exited ({part.proc.returncode}); see {part.log_path}",
+                        file=sys.stderr,
+                    )
                     stop.set()
     finally:
         print("stopping ...", flush=True)

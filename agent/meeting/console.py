@@ -90,8 +90,9 @@ class ConsoleAsks:
     async def handle_rpc(self, data: rtc.RpcInvocationData) -> str:
         question = parse_ask_payload(data.payload)
         self.submit(question)
-        logger.info("console question queued (from %s, %d chars)", data.caller_identity,
-                    len(question))  # fmt: skip
+        logger.info(
+            "console question queued (from %s, %d chars)", data.caller_identity, len(question)
+        )
         return json.dumps({"ok": True})
 
     async def _wait_for_quiet(self) -> float:
@@ -110,8 +111,9 @@ class ConsoleAsks:
                 quiet_since = None
             if now >= next_note:
                 why = self._why() if self._why else "?"
-                logger.info("console question still waiting for a pause (%.0f s; %s)",
-                            now - started, why)  # fmt: skip
+                logger.info(
+                    "console question still waiting for a pause (%.0f s; %s)", now - started, why
+                )
                 next_note = now + 30.0
             await asyncio.sleep(0.1)
 
@@ -128,8 +130,11 @@ class ConsoleAsks:
     async def _ask(self, question: str) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             waited = await self._wait_for_quiet()
-            logger.info("putting a console question to the meeting (waited %.1f s, attempt %d)",
-                        waited, attempt)  # fmt: skip
+            logger.info(
+                "putting a console question to the meeting (waited %.1f s, attempt %d)",
+                waited,
+                attempt,
+            )
             if attempt == 1 and self._on_asked is not None:
                 self._on_asked(question)
             if await self._speak(phrase_for_meeting(question)) is not False:

@@ -148,8 +148,9 @@ class MeetingRuntime:
         summary = await self.summarise(model)
         if backend_url and agent_token:
             try:
-                await post_summary(http, backend_url, agent_token, summary,
-                                   room_name=room_name, job_id=job_id)  # fmt: skip
+                await post_summary(
+                    http, backend_url, agent_token, summary, room_name=room_name, job_id=job_id
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:

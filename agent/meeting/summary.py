@@ -132,15 +132,20 @@ async def post_summary(
     for attempt in range(1, attempts + 1):
         try:
             response = await http.post(
-                url, json=body, headers={"Authorization": f"Bearer {agent_token}"},
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {agent_token}"},
                 timeout=timeout_s,
-            )  # fmt: skip
+            )
             if response.status_code < 300:
                 logger.info("meeting summary posted (room %s)", room_name)
                 return True
             if response.status_code < 500:
-                logger.error("backend refused the summary: HTTP %s %s", response.status_code,
-                             response.text[:300])  # fmt: skip
+                logger.error(
+                    "backend refused the summary: HTTP %s %s",
+                    response.status_code,
+                    response.text[:300],
+                )
                 return False
             reason = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:

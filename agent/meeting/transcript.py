@@ -51,8 +51,13 @@ class TranscriptStore:
             return None
         now = time.time()
         speaker = " ".join((speaker or "").split())[:100] or "Unknown speaker"
-        segment = Segment(speaker, text, start if start is not None else now,
-                          end if end is not None else now, role)  # fmt: skip
+        segment = Segment(
+            speaker,
+            text,
+            start if start is not None else now,
+            end if end is not None else now,
+            role,
+        )
         self._segments.append(segment)
         return segment
 

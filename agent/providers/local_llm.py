@@ -112,13 +112,17 @@ def warm_prompt_cache(url: str, system_prompt: str) -> threading.Thread:
     instruction tokens take seconds to evaluate, which would otherwise land on the first
     user's first turn.
     """
-    body = json.dumps({
-        "model": "local",
-        "messages": [{"role": "system", "content": system_prompt},
-                     {"role": "user", "content": "Hello."}],
-        "max_tokens": 1,
-        "cache_prompt": True,
-    }).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "model": "local",
+            "messages": [
+                {"role": "system", "content": system_prompt},
+                {"role": "user", "content": "Hello."},
+            ],
+            "max_tokens": 1,
+            "cache_prompt": True,
+        }
+    ).encode()
 
     def run() -> None:
         request = urllib.request.Request(

@@ -30,8 +30,10 @@ def make_meeting_transcript_tool(env: ToolEnv) -> FunctionTool:
         if not answer.found:
             # Honest by construction: the fixed sentence is spoken, the model is not asked.
             context.session.say(answer.text)
-            return ToolResult(output=f"Not in the transcript; told the user: {answer.text!r}",
-                              reply_required=False)  # fmt: skip
+            return ToolResult(
+                output=f"Not in the transcript; told the user: {answer.text!r}",
+                reply_required=False,
+            )
         if answer.kind == "general":
             return (
                 "Meeting transcript (answer only from it; if it does not answer the question, "

@@ -137,8 +137,11 @@ class MeetingBaasClient:
                 raise error
             logger.warning(
                 "meeting baas %s %s -> %s, retrying in %.1f s",
-                method, path, response.status_code, wait,
-            )  # fmt: skip
+                method,
+                path,
+                response.status_code,
+                wait,
+            )
             await asyncio.sleep(wait)
 
     async def create_bot(

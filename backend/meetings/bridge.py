@@ -342,9 +342,11 @@ class MeetingBridge:
                 # QUICK holds back ~0.1 ms; MEDIUM ~9 ms (measured), which the target of
                 # 20 ms added latency cannot afford. Upsampling speech needs no more.
                 self._resampler = rtc.AudioResampler(
-                    self._in_rate, ROOM_RATE, num_channels=1,
+                    self._in_rate,
+                    ROOM_RATE,
+                    num_channels=1,
                     quality=rtc.AudioResamplerQuality.QUICK,
-                )  # fmt: skip
+                )
                 self._resampler_rate = self._in_rate
             frames = self._resampler.push(bytearray(data))
         for frame in frames:
@@ -366,9 +368,13 @@ class MeetingBridge:
     async def _handshake(self, handshake: Handshake) -> None:
         rate = handshake.sample_rate or self.bot_rate
         self._in_rate = self._out_rate = rate
-        info = {"protocol_version": handshake.protocol_version, "bot_id": handshake.bot_id,
-                "offset": handshake.offset, "sample_rate": rate,
-                "sample_rate_in_handshake": handshake.sample_rate is not None}  # fmt: skip
+        info = {
+            "protocol_version": handshake.protocol_version,
+            "bot_id": handshake.bot_id,
+            "offset": handshake.offset,
+            "sample_rate": rate,
+            "sample_rate_in_handshake": handshake.sample_rate is not None,
+        }
         self.stats.handshakes.append(info)
         self._log.info("bot handshake: %s", info)
         await self._event("bridge.handshake", info)

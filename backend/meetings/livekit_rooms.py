@@ -32,9 +32,12 @@ class LiveKitAccess:
         """A server-API client; the caller closes it (``aclose``)."""
         # A self-hosted server has one origin: region failover would only retry the same host.
         return api.LiveKitAPI(
-            self.url, self.api_key, self.api_secret,
-            timeout=aiohttp.ClientTimeout(total=10), failover=False,
-        )  # fmt: skip
+            self.url,
+            self.api_key,
+            self.api_secret,
+            timeout=aiohttp.ClientTimeout(total=10),
+            failover=False,
+        )
 
 
 async def create_room_with_agent(
@@ -143,9 +146,13 @@ async def ask_agent_transient(
     """
     room = rtc.Room()
     token = participant_token(
-        access, room_name=room_name, identity=f"parley-ask-{secrets.token_hex(4)}",
-        name="Parley console", kind=kind, ttl_s=300,
-    )  # fmt: skip
+        access,
+        room_name=room_name,
+        identity=f"parley-ask-{secrets.token_hex(4)}",
+        name="Parley console",
+        kind=kind,
+        ttl_s=300,
+    )
     await room.connect(access.url, token)
     try:
         return await ask_agent(room, question)

@@ -36,8 +36,12 @@ class SpeakerState:
 
     def as_json(self) -> dict:
         """The Meeting BaaS shape, re-serialised from validated fields."""
-        return {"name": self.name, "id": self.id, "timestamp": self.timestamp,
-                "isSpeaking": self.speaking}  # fmt: skip
+        return {
+            "name": self.name,
+            "id": self.id,
+            "timestamp": self.timestamp,
+            "isSpeaking": self.speaking,
+        }
 
 
 def _handshake(obj: dict) -> Handshake:
@@ -55,8 +59,9 @@ def _handshake(obj: dict) -> Handshake:
         if int(rate) not in SAMPLE_RATES:
             raise MalformedFrame(f"handshake sample_rate {rate} out of range")
         rate = int(rate)
-    return Handshake(version, str(bot_id)[:128] if bot_id is not None else None, float(offset),
-                     rate)  # fmt: skip
+    return Handshake(
+        version, str(bot_id)[:128] if bot_id is not None else None, float(offset), rate
+    )
 
 
 def _speaker(item: object) -> SpeakerState | None:

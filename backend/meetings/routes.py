@@ -54,9 +54,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.meeting_baas_api_key:
         client = MeetingBaasClient(settings.meeting_baas_api_key, settings.meeting_baas_base_url)
     access = LiveKitAccess(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret,
+        settings.livekit_url,
+        settings.livekit_api_key,
+        settings.livekit_api_secret,
         settings.agent_name,
-    )  # fmt: skip
+    )
     service = MeetingService(app.state.engine, settings, client, access)
     app.state.meetings = service
     await service.resume()
@@ -93,8 +95,12 @@ def _with_timeline(row: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[
     return {**store.public_meeting(row), "timeline": timeline}
 
 
-@router.post("/api/meetings", status_code=201, dependencies=[Depends(require_api_key)],
-             summary="Send the agent into a Zoom, Google Meet or Teams meeting")  # fmt: skip
+@router.post(
+    "/api/meetings",
+    status_code=201,
+    dependencies=[Depends(require_api_key)],
+    summary="Send the agent into a Zoom, Google Meet or Teams meeting",
+)
 async def create_meeting(body: CreateMeeting, request: Request) -> dict[str, Any]:
     try:
         platform = detect_platform(body.meeting_url)
@@ -121,31 +127,43 @@ async def list_meetings(
     return {"meetings": [store.public_meeting(r) for r in rows]}
 
 
-@router.get("/api/meetings/{meeting_id}", dependencies=[Depends(require_api_key)],
-            summary="One meeting with its timeline")  # fmt: skip
+@router.get(
+    "/api/meetings/{meeting_id}",
+    dependencies=[Depends(require_api_key)],
+    summary="One meeting with its timeline",
+)
 async def get_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
     service = _service(request)
     row = await service.get(meeting_id)
     return _with_timeline(row, await store.timeline(service.engine, meeting_id))
 
 
-@router.delete("/api/meetings/{meeting_id}", dependencies=[Depends(require_api_key)],
-               summary="The bot leaves, the bridge ends, the room closes")  # fmt: skip
+@router.delete(
+    "/api/meetings/{meeting_id}",
+    dependencies=[Depends(require_api_key)],
+    summary="The bot leaves, the bridge ends, the room closes",
+)
 async def delete_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
     service = _service(request)
     row = await service.leave(meeting_id)
     return _with_timeline(row, await store.timeline(service.engine, meeting_id))
 
 
-@router.post("/api/meetings/{meeting_id}/ask", dependencies=[Depends(require_api_key)],
-             summary="Have the agent put a question to the meeting (RPC parley.ask)")  # fmt: skip
+@router.post(
+    "/api/meetings/{meeting_id}/ask",
+    dependencies=[Depends(require_api_key)],
+    summary="Have the agent put a question to the meeting (RPC parley.ask)",
+)
 async def ask(meeting_id: MeetingId, body: AskBody, request: Request) -> dict[str, Any]:
     reply = await _service(request).ask(meeting_id, body.question)
     return {"ok": bool(reply.get("ok", True)), "reply": reply}
 
 
-@router.get("/api/meetings/{meeting_id}/transcript", dependencies=[Depends(require_api_key)],
-            summary="What was said, speaker-attributed")  # fmt: skip
+@router.get(
+    "/api/meetings/{meeting_id}/transcript",
+    dependencies=[Depends(require_api_key)],
+    summary="What was said, speaker-attributed",
+)
 async def transcript(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
     return await _service(request).transcript(meeting_id)
 
@@ -175,10 +193,16 @@ async def _json_body(request: Request, raw: bytes | None = None) -> dict[str, An
     return body
 
 
-@router.post("/api/meetings/{meeting_id}/callback", operation_id="meeting_callback_post",
-             summary="Meeting BaaS per-bot callback (x-mb-secret)")  # fmt: skip
-@router.put("/api/meetings/{meeting_id}/callback", operation_id="meeting_callback_put",
-            summary="Meeting BaaS per-bot callback (x-mb-secret)")  # fmt: skip
+@router.post(
+    "/api/meetings/{meeting_id}/callback",
+    operation_id="meeting_callback_post",
+    summary="Meeting BaaS per-bot callback (x-mb-secret)",
+)
+@router.put(
+    "/api/meetings/{meeting_id}/callback",
+    operation_id="meeting_callback_put",
+    summary="Meeting BaaS per-bot callback (x-mb-secret)",
+)
 async def bot_callback(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
     service = _service(request)
     row = await service.verify_callback(meeting_id, request.headers.get("x-mb-secret"))
@@ -205,8 +229,9 @@ async def account_webhook(request: Request) -> dict[str, Any]:
     if not settings.meeting_baas_webhook_secret:
         raise ApiError(404, "not_found", "account webhooks are not configured")
     raw = await _limited_body(request)
-    headers = {k: request.headers.get(k, "") for k in ("svix-id", "svix-timestamp",
-                                                        "svix-signature")}  # fmt: skip
+    headers = {
+        k: request.headers.get(k, "") for k in ("svix-id", "svix-timestamp", "svix-signature")
+    }
     try:
         Webhook(settings.meeting_baas_webhook_secret).verify(raw, headers)
     except WebhookVerificationError:

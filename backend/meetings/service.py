@@ -51,13 +51,26 @@ IN_CALL = frozenset(
     {"in_call_not_recording", "in_call_recording", "recording_paused", "recording_resumed"}
 )
 ENDED = frozenset(
-    {"call_ended", "recording_succeeded", "api_request_stop", "bot_removed", "transcribing",
-     "completed"}
-)  # fmt: skip
+    {
+        "call_ended",
+        "recording_succeeded",
+        "api_request_stop",
+        "bot_removed",
+        "transcribing",
+        "completed",
+    }
+)
 FAILED = frozenset(
-    {"recording_failed", "bot_rejected", "bot_removed_too_early", "waiting_room_timeout",
-     "invalid_meeting_url", "meeting_error", "failed"}
-)  # fmt: skip
+    {
+        "recording_failed",
+        "bot_rejected",
+        "bot_removed_too_early",
+        "waiting_room_timeout",
+        "invalid_meeting_url",
+        "meeting_error",
+        "failed",
+    }
+)
 _DUMMY_HASH = hashlib.sha256(b"no such meeting").hexdigest()
 
 
@@ -88,15 +101,23 @@ def baas_api_error(exc: MeetingBaasError) -> ApiError:
     details = {"meeting_baas_status": exc.status, "meeting_baas_code": exc.code}
     headers = None
     if exc.status == 400:
-        return ApiError(422, "meeting_baas_rejected", f"Meeting BaaS rejected the request: "
-                        f"{exc.message}", details)  # fmt: skip
+        return ApiError(
+            422,
+            "meeting_baas_rejected",
+            f"Meeting BaaS rejected the request: {exc.message}",
+            details,
+        )
     if exc.status == 402:
-        return ApiError(402, "meeting_baas_out_of_tokens",
-                        "the Meeting BaaS account is out of tokens", details)  # fmt: skip
+        return ApiError(
+            402, "meeting_baas_out_of_tokens", "the Meeting BaaS account is out of tokens", details
+        )
     if exc.status in (401, 403):
-        return ApiError(502, "meeting_baas_forbidden",
-                        "Meeting BaaS refused our API key (check MEETING_BAAS_API_KEY)",
-                        details)  # fmt: skip
+        return ApiError(
+            502,
+            "meeting_baas_forbidden",
+            "Meeting BaaS refused our API key (check MEETING_BAAS_API_KEY)",
+            details,
+        )
     if exc.status == 404:
         return ApiError(404, "bot_not_found", "Meeting BaaS does not know this bot", details)
     if exc.status == 409:
@@ -104,9 +125,13 @@ def baas_api_error(exc: MeetingBaasError) -> ApiError:
     if exc.status == 429:
         if exc.retry_after is not None:
             headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
-        return ApiError(429, "meeting_baas_rate_limited",
-                        "Meeting BaaS rate limit reached; retry later", details,
-                        headers=headers)  # fmt: skip
+        return ApiError(
+            429,
+            "meeting_baas_rate_limited",
+            "Meeting BaaS rate limit reached; retry later",
+            details,
+            headers=headers,
+        )
     if exc.status == 0:
         return ApiError(502, "meeting_baas_unreachable", exc.message, details)
     return ApiError(502, "meeting_baas_error", f"Meeting BaaS failed: {exc.message}", details)
@@ -177,8 +202,11 @@ class MeetingService:
         request_base_url: str,
     ) -> dict[str, Any]:
         if self.client is None:
-            raise ApiError(503, "meeting_baas_not_configured",
-                           "set MEETING_BAAS_API_KEY to send bots into meetings")  # fmt: skip
+            raise ApiError(
+                503,
+                "meeting_baas_not_configured",
+                "set MEETING_BAAS_API_KEY to send bots into meetings",
+            )
         meeting_id = secrets.token_hex(8)
         room_name = f"parley-meeting-{meeting_id}"
         bot_name = bot_name or self.settings.meeting_bot_name
@@ -196,17 +224,28 @@ class MeetingService:
         now = store.utcnow()
         await store.insert_meeting(
             self.engine,
-            {"id": meeting_id, "meeting_url": meeting_url, "platform": platform,
-             "bot_name": bot_name, "status": "creating", "room_name": room_name,
-             "stream_secret_hash": store.secret_hash(stream_secret),
-             "callback_secret_hash": store.secret_hash(callback_secret),
-             "audio_frequency": self.settings.meeting_audio_frequency,
-             "agent_config": json.loads(config.to_metadata() or "{}"),
-             "created_at": now, "updated_at": now},
-        )  # fmt: skip
+            {
+                "id": meeting_id,
+                "meeting_url": meeting_url,
+                "platform": platform,
+                "bot_name": bot_name,
+                "status": "creating",
+                "room_name": room_name,
+                "stream_secret_hash": store.secret_hash(stream_secret),
+                "callback_secret_hash": store.secret_hash(callback_secret),
+                "audio_frequency": self.settings.meeting_audio_frequency,
+                "agent_config": json.loads(config.to_metadata() or "{}"),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         log = {"meeting_id": meeting_id, "room": room_name}
-        await store.add_event(self.engine, meeting_id, "meeting.created",
-                              {"meeting_url": meeting_url, "platform": platform})  # fmt: skip
+        await store.add_event(
+            self.engine,
+            meeting_id,
+            "meeting.created",
+            {"meeting_url": meeting_url, "platform": platform},
+        )
         try:
             dispatch_id = await create_room_with_agent(self.lk, self.access, room_name, config)
         except Exception as exc:
@@ -214,8 +253,12 @@ class MeetingService:
             await self._fail(meeting_id, "livekit.failed", {"error": str(exc)[:300]})
             raise ApiError(502, "upstream_error", "LiveKit room or dispatch failed") from exc
         await store.update_meeting(self.engine, meeting_id, dispatch_id=dispatch_id)
-        await store.add_event(self.engine, meeting_id, "room.created",
-                              {"room_name": room_name, "dispatch_id": dispatch_id})  # fmt: skip
+        await store.add_event(
+            self.engine,
+            meeting_id,
+            "room.created",
+            {"room_name": room_name, "dispatch_id": dispatch_id},
+        )
         try:
             bot_id = await self.client.create_bot(
                 meeting_url=meeting_url,
@@ -265,8 +308,12 @@ class MeetingService:
                 except MeetingBaasError as exc:
                     if exc.status not in (404, 409):  # 404/409: the bot is already gone
                         raise baas_api_error(exc) from exc
-                    await store.add_event(self.engine, meeting_id, "bot.already_gone",
-                                          {"status": exc.status, "code": exc.code})  # fmt: skip
+                    await store.add_event(
+                        self.engine,
+                        meeting_id,
+                        "bot.already_gone",
+                        {"status": exc.status, "code": exc.code},
+                    )
             await store.set_status(self.engine, meeting_id, "ended")
             await store.add_event(self.engine, meeting_id, "meeting.ended", {"by": "api"})
         await self._teardown(meeting_id, row["room_name"], "meeting left")
@@ -280,12 +327,16 @@ class MeetingService:
         if bridge is not None:
             await bridge.close(reason)
             stats = bridge.stats
-            summary = {"reason": reason, "connections": stats.sockets,
-                       "frames_in": stats.frames_in, "frames_out": stats.frames_out,
-                       "malformed_frames": stats.malformed,
-                       "speaker_updates": stats.speaker_updates,
-                       "dropped_in_ms": round(stats.dropped_in_ms),
-                       "dropped_out_ms": round(stats.dropped_out_ms)}  # fmt: skip
+            summary = {
+                "reason": reason,
+                "connections": stats.sockets,
+                "frames_in": stats.frames_in,
+                "frames_out": stats.frames_out,
+                "malformed_frames": stats.malformed,
+                "speaker_updates": stats.speaker_updates,
+                "dropped_in_ms": round(stats.dropped_in_ms),
+                "dropped_out_ms": round(stats.dropped_out_ms),
+            }
             logger.info("bridge closed: %s", summary, extra={"meeting_id": meeting_id})
             await store.add_event(self.engine, meeting_id, "bridge.closed", summary)
         try:
@@ -298,8 +349,11 @@ class MeetingService:
     def _start_poller(self, meeting_id: str, bot_id: str) -> None:
         task = asyncio.create_task(self._poll(meeting_id, bot_id), name=f"poll-{meeting_id}")
         self._pollers[meeting_id] = task
-        task.add_done_callback(lambda t: self._pollers.pop(meeting_id, None) if
-                               self._pollers.get(meeting_id) is t else None)  # fmt: skip
+        task.add_done_callback(
+            lambda t: (
+                self._pollers.pop(meeting_id, None) if self._pollers.get(meeting_id) is t else None
+            )
+        )
 
     async def _poll(self, meeting_id: str, bot_id: str) -> None:
         """Status changes are not sent to per-bot callbacks: poll while the bot joins."""
@@ -326,8 +380,9 @@ class MeetingService:
         row = await store.get_meeting(self.engine, meeting_id)
         if row is None or row.get("bot_status") == code:
             return
-        await store.add_event(self.engine, meeting_id, "bot.status",
-                              {"status": code, "source": source})  # fmt: skip
+        await store.add_event(
+            self.engine, meeting_id, "bot.status", {"status": code, "source": source}
+        )
         status = meeting_status_for(code)
         if status is None:
             await store.update_meeting(self.engine, meeting_id, bot_status=code)
@@ -347,12 +402,27 @@ class MeetingService:
         return row
 
     async def bot_event(
-        self, row: dict[str, Any], event: str, data: dict[str, Any], *, source: str,
+        self,
+        row: dict[str, Any],
+        event: str,
+        data: dict[str, Any],
+        *,
+        source: str,
         dedupe: str | None,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         """``bot.completed`` / ``bot.failed``; False when it was a repeat delivery."""
-        keep = ("bot_id", "event_id", "error_code", "error_message", "sent_at",
-                "duration_seconds", "participants", "speakers", "mp4", "audio")  # fmt: skip
+        keep = (
+            "bot_id",
+            "event_id",
+            "error_code",
+            "error_message",
+            "sent_at",
+            "duration_seconds",
+            "participants",
+            "speakers",
+            "mp4",
+            "audio",
+        )
         summary = {k: data[k] for k in keep if k in data}
         summary["source"] = source
         text = json.dumps(summary, default=str)
@@ -388,8 +458,9 @@ class MeetingService:
             await self.apply_bot_status(row["id"], code, source="webhook")
             return "applied"
         if event in ("bot.completed", "bot.failed"):
-            fresh = await self.bot_event(row, event, data, source="webhook",
-                                         dedupe=f"svix:{msg_id}")  # fmt: skip
+            fresh = await self.bot_event(
+                row, event, data, source="webhook", dedupe=f"svix:{msg_id}"
+            )
             return "applied" if fresh else "duplicate"
         await store.add_event(
             self.engine,
@@ -437,8 +508,9 @@ class MeetingService:
     async def _bridge_turn(
         self, meeting_id: str, speaker: str, role: str, text: str, started: datetime.datetime
     ) -> None:
-        await store.add_turn(self.engine, meeting_id, speaker=speaker, role=role, text=text,
-                             started_at=started)  # fmt: skip
+        await store.add_turn(
+            self.engine, meeting_id, speaker=speaker, role=role, text=text, started_at=started
+        )
 
     async def _room_ended(self, meeting_id: str, reason: str) -> None:
         row = await store.get_meeting(self.engine, meeting_id)
@@ -448,8 +520,9 @@ class MeetingService:
         try:
             await self.leave(meeting_id)
         except ApiError as exc:
-            logger.warning("bot leave after room end failed: %s", exc.message,
-                           extra={"meeting_id": meeting_id})  # fmt: skip
+            logger.warning(
+                "bot leave after room end failed: %s", exc.message, extra={"meeting_id": meeting_id}
+            )
             await store.set_status(self.engine, meeting_id, "ended")
             await self._teardown(meeting_id, row["room_name"], "room ended")
 
@@ -467,14 +540,16 @@ class MeetingService:
             else:
                 reply = await ask_agent_transient(self.access, row["room_name"], question)
         except AgentNotPresent:
-            raise ApiError(409, "agent_not_in_room",
-                           "no agent is in the meeting's room (yet)") from None  # fmt: skip
+            raise ApiError(
+                409, "agent_not_in_room", "no agent is in the meeting's room (yet)"
+            ) from None
         except rtc.RpcError as exc:
             raise _rpc_api_error(exc) from exc
         except (rtc.ConnectError, OSError, api.ServerError) as exc:
             raise ApiError(502, "upstream_error", f"cannot reach the room: {exc}") from exc
-        await store.add_event(self.engine, meeting_id, "console.ask",
-                              {"question": question, "reply": reply})  # fmt: skip
+        await store.add_event(
+            self.engine, meeting_id, "console.ask", {"question": question, "reply": reply}
+        )
         return reply
 
     async def transcript(self, meeting_id: str) -> dict[str, Any]:
@@ -489,9 +564,12 @@ def _rpc_api_error(exc: rtc.RpcError) -> ApiError:
     codes = rtc.RpcError.ErrorCode
     details = {"rpc_code": exc.code, "rpc_message": exc.message}
     if exc.code == codes.UNSUPPORTED_METHOD and "support" in exc.message.lower():
-        return ApiError(409, "agent_cannot_ask",
-                        "the agent in this room does not take questions (no parley.ask)",
-                        details)  # fmt: skip
+        return ApiError(
+            409,
+            "agent_cannot_ask",
+            "the agent in this room does not take questions (no parley.ask)",
+            details,
+        )
     if exc.code in (codes.RECIPIENT_NOT_FOUND, codes.RECIPIENT_DISCONNECTED):
         return ApiError(409, "agent_not_in_room", "the agent left the room", details)
     if exc.code in (codes.CONNECTION_TIMEOUT, codes.RESPONSE_TIMEOUT):
@@ -512,9 +590,13 @@ async def _history_turns(engine: AsyncEngine, room_name: str) -> list[dict[str, 
     for r in rows:
         started = r.get("started_at") or r.get("received_at")
         out.append(
-            {"speaker": r.get("speaker_identity"), "text": r.get("text"),
-             "started_at": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat()
-             if started else None,
-             "role": r.get("role")}
-        )  # fmt: skip
+            {
+                "speaker": r.get("speaker_identity"),
+                "text": r.get("text"),
+                "started_at": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat()
+                if started
+                else None,
+                "role": r.get("role"),
+            }
+        )
     return out

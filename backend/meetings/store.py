@@ -18,9 +18,16 @@ ACTIVE_STATUSES = ("creating", "joining", "in_call")
 FINAL_STATUSES = ("ended", "failed")
 
 PUBLIC_FIELDS = (
-    "id", "meeting_url", "platform", "bot_name", "status", "room_name", "bot_id",
-    "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "meeting_url",
+    "platform",
+    "bot_name",
+    "status",
+    "room_name",
+    "bot_id",
+    "created_at",
+    "updated_at",
+)
 
 
 def utcnow() -> datetime.datetime:
@@ -125,10 +132,13 @@ async def add_event(
         async with engine.begin() as conn:
             await conn.execute(
                 insert(meeting_events).values(
-                    meeting_id=meeting_id, at=utcnow(), kind=kind, data=data or {},
+                    meeting_id=meeting_id,
+                    at=utcnow(),
+                    kind=kind,
+                    data=data or {},
                     dedupe_key=dedupe_key,
                 )
-            )  # fmt: skip
+            )
     except IntegrityError:
         return False
     return True
@@ -165,10 +175,13 @@ async def add_turn(
     async with engine.begin() as conn:
         await conn.execute(
             insert(meeting_turns).values(
-                meeting_id=meeting_id, speaker=speaker[:255], role=role, text=text,
+                meeting_id=meeting_id,
+                speaker=speaker[:255],
+                role=role,
+                text=text,
                 started_at=started_at,
             )
-        )  # fmt: skip
+        )
 
 
 async def turns(engine: AsyncEngine, meeting_id: str) -> list[dict[str, Any]]:
@@ -180,7 +193,6 @@ async def turns(engine: AsyncEngine, meeting_id: str) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         result = await conn.execute(query)
         return [
-            {"speaker": r.speaker, "text": r.text, "started_at": iso(r.started_at),
-             "role": r.role}
+            {"speaker": r.speaker, "text": r.text, "started_at": iso(r.started_at), "role": r.role}
             for r in result
-        ]  # fmt: skip
+        ]

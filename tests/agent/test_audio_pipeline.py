@@ -130,8 +130,13 @@ async def test_spoken_question_is_transcribed_and_answered_aloud(models, setting
         user_msgs = [i for i in fake.calls[-1].items if i.type == "message" and i.role == "user"]
         assert "paris" in (user_msgs[-1].text_content or "").lower()
         await _wait_for(
-            lambda: any(i.role == "assistant" and "You asked about" in (i.text_content or "")
-                        for i in rig.items), 30, "the reply in the chat context")  # fmt: skip
+            lambda: any(
+                i.role == "assistant" and "You asked about" in (i.text_content or "")
+                for i in rig.items
+            ),
+            30,
+            "the reply in the chat context",
+        )
         reply = next(
             i for i in rig.items if i.role == "assistant" and "You asked" in (i.text_content or "")
         )
@@ -154,8 +159,11 @@ async def test_user_speech_stops_the_agent(models, settings) -> None:
         greeting_voiced_until = max(after) if after else started
         assert greeting_voiced_until - started < 1.5, greeting_voiced_until - started
         # ...and the turn was handed to the user: the greeting is recorded as interrupted.
-        await _wait_for(lambda: any(i.role == "assistant" and i.interrupted for i in rig.items),
-                        30, "the interrupted greeting")  # fmt: skip
+        await _wait_for(
+            lambda: any(i.role == "assistant" and i.interrupted for i in rig.items),
+            30,
+            "the interrupted greeting",
+        )
         greeting = next(i for i in rig.items if i.role == "assistant")
         assert greeting.interrupted
     finally:

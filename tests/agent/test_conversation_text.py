@@ -79,8 +79,11 @@ async def test_language_hint_is_added_to_the_turn_context() -> None:
         agent = ConversationAgent(AgentConfig())
         await session.start(agent)
         # What the session does when a multilingual STT reports the user's language.
-        agent._on_transcribed(UserInputTranscribedEvent(transcript="Bonjour", is_final=True,
-                                                        language=LanguageCode("fr")))  # fmt: skip
+        agent._on_transcribed(
+            UserInputTranscribedEvent(
+                transcript="Bonjour", is_final=True, language=LanguageCode("fr")
+            )
+        )
         turn_ctx = llm.ChatContext()
         message = turn_ctx.add_message(role="user", content="Bonjour, comment ça va ?")
         await agent.on_user_turn_completed(turn_ctx, message)

@@ -23,8 +23,13 @@ def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> AgentSettings:
 
 @pytest.mark.slow
 def test_cloud_plan_builds_fallback_adapters(monkeypatch: pytest.MonkeyPatch) -> None:
-    s = settings(monkeypatch, OPENAI_API_KEY="sk-test", DEEPGRAM_API_KEY="dg-test",
-                 CARTESIA_API_KEY="ca-test", PARLEY_LLM_URL="http://127.0.0.1:9/v1")  # fmt: skip
+    s = settings(
+        monkeypatch,
+        OPENAI_API_KEY="sk-test",
+        DEEPGRAM_API_KEY="dg-test",
+        CARTESIA_API_KEY="ca-test",
+        PARLEY_LLM_URL="http://127.0.0.1:9/v1",
+    )
     plan = sel.plan_providers(s)
     from parley_agent.turns import load_vad
 
@@ -44,9 +49,14 @@ def test_realtime_plan_builds_one_model(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_openai_alternates_and_user_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    s = settings(monkeypatch, OPENAI_API_KEY="sk-test", PARLEY_CLOUD_STT="openai",
-                 PARLEY_CLOUD_TTS="openai", PARLEY_LOCAL_FALLBACK="false",
-                 PARLEY_OPENAI_BASE_URL="http://127.0.0.1:9/v1")  # fmt: skip
+    s = settings(
+        monkeypatch,
+        OPENAI_API_KEY="sk-test",
+        PARLEY_CLOUD_STT="openai",
+        PARLEY_CLOUD_TTS="openai",
+        PARLEY_LOCAL_FALLBACK="false",
+        PARLEY_OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+    )
     built = build_providers(sel.plan_providers(s), s, AgentConfig())
     assert built.stt is not None and not built.stt.capabilities.streaming
     assert built.tts is not None and built.llm is not None

@@ -175,9 +175,18 @@ def postgres_url() -> Iterator[str]:
     run = lambda *cmd: subprocess.run([*prefix, *cmd], check=True, capture_output=True)  # noqa: E731
     run(str(bindir / "initdb"), "-D", str(data), "-U", "parley", "--auth=trust", "-E", "UTF8")
     run(
-        str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w", "-t", "60",
-        "-o", f"-p {port} -k {sock} -h 127.0.0.1", "start",
-    )  # fmt: skip
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(base / "pg.log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-p {port} -k {sock} -h 127.0.0.1",
+        "start",
+    )
     try:
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "parley", "parley")
         yield f"postgresql://parley@127.0.0.1:{port}/parley"

@@ -129,8 +129,11 @@ async def _run(fake: FakeMeetingBaas, http: httpx.AsyncClient) -> None:
     await _quiet_for(bot, 4.0, timeout=90)
     received = bot.received_pcm(since=asked)
     _save_wav(ARTIFACTS / "copilot-ask-heard-by-bot.wav", received, bot.sample_rate)
-    voiced = [(round(c.at - asked, 2), round(rms(c.pcm))) for c in bot.received
-              if c.at >= asked and rms(c.pcm) >= VOICE_RMS]  # fmt: skip
+    voiced = [
+        (round(c.at - asked, 2), round(rms(c.pcm)))
+        for c in bot.received
+        if c.at >= asked and rms(c.pcm) >= VOICE_RMS
+    ]
     print(f"voiced chunks after the ask: {len(voiced)}; first/last {voiced[:1]} {voiced[-1:]}")
     heard = await asyncio.to_thread(_transcribe, received, bot.sample_rate)
     print(f"the bot heard: {heard!r} ({first - talk_ended:.1f} s after the talk ended)")

@@ -34,10 +34,13 @@ async def test_agent_answers_after_the_user_rejoins_with_the_same_identity(stack
             await asyncio.sleep(2.0)  # let the server drop the first connection
             await second.room.local_participant.send_text("Are you still there", topic="lk.chat")
             await wait_until(
-                lambda: any("still there" in t["text"].lower() and "you said" in t["text"].lower()
-                            for t in second.transcriptions),
-                60, "the agent's answer to the rejoined user",
-            )  # fmt: skip
+                lambda: any(
+                    "still there" in t["text"].lower() and "you said" in t["text"].lower()
+                    for t in second.transcriptions
+                ),
+                60,
+                "the agent's answer to the rejoined user",
+            )
         finally:
             await second.close()
             await first.close()

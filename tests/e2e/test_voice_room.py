@@ -23,9 +23,13 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
     stub = OpenAIStub(StubDelays(ttft_s=0.05)).start()
     try:
         stack = stack_factory(
-            {"PARLEY_LLM": "local", "PARLEY_LLM_URL": stub.base_url, "PARLEY_STT": "local",
-             "PARLEY_TTS": "local"}
-        )  # fmt: skip
+            {
+                "PARLEY_LLM": "local",
+                "PARLEY_LLM_URL": stub.base_url,
+                "PARLEY_STT": "local",
+                "PARLEY_TTS": "local",
+            }
+        )
         # Per-room config travels in the dispatch metadata: a greeting of this room's own.
         token = fetch_token(
             stack.backend.url,
@@ -38,8 +42,11 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
             greeted = lambda: any("Ahoy, voice test." in t["text"] for t in probe.transcriptions)  # noqa: E731
             await wait_until(greeted, 30, "the room's greeting on lk.transcription")
             # Let the greeting finish before speaking.
-            await wait_until(lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
-                         60, "the greeting to end")  # fmt: skip
+            await wait_until(
+                lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
+                60,
+                "the greeting to end",
+            )
             await probe.say(espeak_clip("What is the weather like in Paris today?"))
             spoke_at = probe.clip_ended_at
             assert spoke_at is not None
@@ -47,8 +54,11 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
             def texts() -> list[str]:
                 return [t["text"] for t in probe.transcriptions]
 
-            await wait_until(lambda: any("paris" in t.lower() and "you said" not in t.lower()
-                                     for t in texts()), 60, "the user transcript")  # fmt: skip
+            await wait_until(
+                lambda: any("paris" in t.lower() and "you said" not in t.lower() for t in texts()),
+                60,
+                "the user transcript",
+            )
             await wait_until(
                 lambda: any("you said" in t.lower() for t in texts()), 60, "the reply text"
             )
@@ -61,7 +71,10 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
         finally:
             await probe.close()
         # The user left: the session closes and the job ends (no agent idling in the room).
-        await wait_until(lambda: "PARTICIPANT_DISCONNECTED" in stack.worker.process.output(),
-                     30, "the session to close after the user left")  # fmt: skip
+        await wait_until(
+            lambda: "PARTICIPANT_DISCONNECTED" in stack.worker.process.output(),
+            30,
+            "the session to close after the user left",
+        )
     finally:
         stub.stop()

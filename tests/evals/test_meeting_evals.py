@@ -40,8 +40,14 @@ def _write(artifacts_dir: Path, name: str, rows: list[dict]) -> None:
 def local_model() -> Iterator[openai.LLM]:
     url, _model = start_local_llm(gguf=None, threads=None, ctx=4096, cache_dir=CACHE_DIR / "llm")
     try:
-        yield openai.LLM(model="local", base_url=url, api_key="not-needed", temperature=0.0,
-                         max_completion_tokens=48, max_retries=0)  # fmt: skip
+        yield openai.LLM(
+            model="local",
+            base_url=url,
+            api_key="not-needed",
+            temperature=0.0,
+            max_completion_tokens=48,
+            max_retries=0,
+        )
     finally:
         stop_local_llm()
 
@@ -66,9 +72,16 @@ async def test_local_model_meeting(meeting, answers: str, local_model, artifacts
     for asked in await run_meeting(meeting, local_model, answers):
         check_deterministic(asked)
         q = asked.question
-        LOCAL_ROWS.append({"meeting": meeting["id"], "answers": answers, "ask": q["ask"],
-                           "answerable": q["answerable"], "reply": asked.reply,
-                           "facts_in_reply": facts_in_reply(asked)})  # fmt: skip
+        LOCAL_ROWS.append(
+            {
+                "meeting": meeting["id"],
+                "answers": answers,
+                "ask": q["ask"],
+                "answerable": q["answerable"],
+                "reply": asked.reply,
+                "facts_in_reply": facts_in_reply(asked),
+            }
+        )
     _write(artifacts_dir, "local-smollm2", LOCAL_ROWS)
 
 
@@ -92,6 +105,12 @@ async def test_openai_meeting_judged(meeting, openai_models, artifacts_dir: Path
         if q["answerable"]:
             msg = asked.result.expect.next_event(type="message")
             await msg.judge(judge_llm, intent=q["intent"])
-        OPENAI_ROWS.append({"meeting": meeting["id"], "ask": q["ask"], "reply": asked.reply,
-                            "judged": q["answerable"]})  # fmt: skip
+        OPENAI_ROWS.append(
+            {
+                "meeting": meeting["id"],
+                "ask": q["ask"],
+                "reply": asked.reply,
+                "judged": q["answerable"],
+            }
+        )
     _write(artifacts_dir, "openai", OPENAI_ROWS)

@@ -43,8 +43,15 @@ TERMINAL = ("completed", "failed")
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    names = {400: "Bad Request", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
-             409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}  # fmt: skip
+    names = {
+        400: "Bad Request",
+        402: "Payment Required",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+    }
     body = {
         "success": False,
         "error": names.get(status, "Error"),
@@ -171,9 +178,14 @@ class FakeBot:
         self.set_status("failed")
         await self._send_callback(
             "bot.failed",
-            {"bot_id": self.bot_id, "event_id": str(uuid.uuid4()), "error_code": error_code,
-             "error_message": f"fake failure {error_code}", "sent_at": _now_iso()},
-        )  # fmt: skip
+            {
+                "bot_id": self.bot_id,
+                "event_id": str(uuid.uuid4()),
+                "error_code": error_code,
+                "error_message": f"fake failure {error_code}",
+                "sent_at": _now_iso(),
+            },
+        )
 
     async def leave(self) -> None:
         self._left.set()
@@ -184,10 +196,19 @@ class FakeBot:
         self.set_status("completed")
         await self._send_callback(
             "bot.completed",
-            {"bot_id": self.bot_id, "event_id": str(uuid.uuid4()), "transcription": None,
-             "mp4": None, "audio": None, "diarization": None, "chat_messages": [],
-             "duration_seconds": 1, "participants": [], "speakers": []},
-        )  # fmt: skip
+            {
+                "bot_id": self.bot_id,
+                "event_id": str(uuid.uuid4()),
+                "transcription": None,
+                "mp4": None,
+                "audio": None,
+                "diarization": None,
+                "chat_messages": [],
+                "duration_seconds": 1,
+                "participants": [],
+                "speakers": [],
+            },
+        )
 
     async def stop(self) -> None:
         self._left.set()
@@ -352,16 +373,24 @@ class FakeMeetingBaas:
         if not (self.account_webhook_url and self.account_webhook_secret):
             return
         payload = json.dumps(
-            {"event": "bot.status_change",
-             "data": {"bot_id": bot.bot_id,
-                      "status": {"code": status, "created_at": _now_iso()}},
-             "extra": bot.body.get("extra")}
-        )  # fmt: skip
+            {
+                "event": "bot.status_change",
+                "data": {
+                    "bot_id": bot.bot_id,
+                    "status": {"code": status, "created_at": _now_iso()},
+                },
+                "extra": bot.body.get("extra"),
+            }
+        )
         msg_id = f"msg_{uuid.uuid4().hex}"
         now = datetime.datetime.now(datetime.UTC)
         signature = Webhook(self.account_webhook_secret).sign(msg_id, now, payload)
-        headers = {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
-                   "svix-signature": signature, "content-type": "application/json"}  # fmt: skip
+        headers = {
+            "svix-id": msg_id,
+            "svix-timestamp": str(int(now.timestamp())),
+            "svix-signature": signature,
+            "content-type": "application/json",
+        }
         with contextlib.suppress(httpx.HTTPError):
             async with httpx.AsyncClient(timeout=10) as client:
                 await client.post(self.account_webhook_url, content=payload, headers=headers)
@@ -408,8 +437,10 @@ class FakeMeetingBaas:
         if "entry_message" in body and len(str(body["entry_message"])) > 500:
             problems.append("body/entry_message must be at most 500 characters")
         if body.get("recording_mode", "speaker_view") not in (
-            "speaker_view", "audio_only", "gallery_view",
-        ):  # fmt: skip
+            "speaker_view",
+            "audio_only",
+            "gallery_view",
+        ):
             problems.append("body/recording_mode must be equal to one of the allowed values")
         if body.get("streaming_enabled"):
             stream = body.get("streaming_config")
@@ -453,10 +484,15 @@ class FakeMeetingBaas:
             return found
         self._log(request, 200)
         return JSONResponse(
-            {"success": True,
-             "data": {"bot_id": found.bot_id, "status": found.status,
-                      "updated_at": found.updated_at}}
-        )  # fmt: skip
+            {
+                "success": True,
+                "data": {
+                    "bot_id": found.bot_id,
+                    "status": found.status,
+                    "updated_at": found.updated_at,
+                },
+            }
+        )
 
     async def _details(self, request: Request) -> JSONResponse:
         found = await self._guard(request) or self._find(request)
@@ -465,11 +501,17 @@ class FakeMeetingBaas:
             return found
         self._log(request, 200)
         return JSONResponse(
-            {"success": True,
-             "data": {"bot_id": found.bot_id, "bot_name": found.body.get("bot_name"),
-                      "meeting_url": found.body.get("meeting_url"), "status": found.status,
-                      "extra": found.body.get("extra")}}
-        )  # fmt: skip
+            {
+                "success": True,
+                "data": {
+                    "bot_id": found.bot_id,
+                    "bot_name": found.body.get("bot_name"),
+                    "meeting_url": found.body.get("meeting_url"),
+                    "status": found.status,
+                    "extra": found.body.get("extra"),
+                },
+            }
+        )
 
     def app(self) -> Starlette:
         return Starlette(

@@ -87,8 +87,9 @@ class FakeLLM(llm.LLM):
             if found is not None:
                 reply = found
                 break
-        return _FakeStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options,
-                           reply=reply)  # fmt: skip
+        return _FakeStream(
+            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options, reply=reply
+        )
 
 
 class _FakeStream(llm.LLMStream):

@@ -51,8 +51,11 @@ def test_empty_meeting_summary() -> None:
 
 
 async def test_llm_summary_is_validated_and_falls_back() -> None:
-    good = {"overview": "Launch planning.", "decisions": ["Launch on March 3rd"],
-            "action_items": [{"owner": "Chloe Diaz", "task": "book the venue"}]}  # fmt: skip
+    good = {
+        "overview": "Launch planning.",
+        "decisions": ["Launch on March 3rd"],
+        "action_items": [{"owner": "Chloe Diaz", "task": "book the venue"}],
+    }
     summary = await llm_summary(FakeLLM([lambda _c: Reply(text=json.dumps(good))]), _store())
     assert summary is not None and summary.source == "llm"
     assert summary.action_items[0].owner == "Chloe Diaz"
@@ -67,19 +70,33 @@ async def test_llm_summary_is_validated_and_falls_back() -> None:
 async def test_summary_is_posted_to_the_backend(tmp_path: Path) -> None:
     summary = build_summary(_store())
     async with running_app(make_settings(tmp_path)) as client:
-        ok = await post_summary(client, "http://testserver", AGENT_TOKEN, summary,
-                                room_name="meeting-room", job_id="AJ_1")  # fmt: skip
+        ok = await post_summary(
+            client,
+            "http://testserver",
+            AGENT_TOKEN,
+            summary,
+            room_name="meeting-room",
+            job_id="AJ_1",
+        )
         assert ok
         # A retry of the same summary is recognised, not stored twice.
-        assert await post_summary(client, "http://testserver", AGENT_TOKEN, summary,
-                                  room_name="meeting-room", job_id="AJ_1")  # fmt: skip
-        ctx = await client.get("/api/agent/context", params={"room_name": "meeting-room"},
-                               headers=AGENT_AUTH)  # fmt: skip
+        assert await post_summary(
+            client,
+            "http://testserver",
+            AGENT_TOKEN,
+            summary,
+            room_name="meeting-room",
+            job_id="AJ_1",
+        )
+        ctx = await client.get(
+            "/api/agent/context", params={"room_name": "meeting-room"}, headers=AGENT_AUTH
+        )
         stored = ctx.json()["summaries"]
         assert len(stored) == 1 and stored[0]["text"] == summary.text()
         # A wrong token is a permanent refusal: no retries, reported as failure.
-        assert not await post_summary(client, "http://testserver", "nope", summary,
-                                      room_name="meeting-room", job_id="AJ_2")  # fmt: skip
+        assert not await post_summary(
+            client, "http://testserver", "nope", summary, room_name="meeting-room", job_id="AJ_2"
+        )
 
 
 async def test_posting_retries_server_errors() -> None:
@@ -93,6 +110,7 @@ async def test_posting_retries_server_errors() -> None:
         return httpx.Response(503 if len(calls) < 3 else 201, json={})
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        ok = await post_summary(http, "http://backend", "t", build_summary(_store()),
-                                room_name="room-1", job_id="AJ_9")  # fmt: skip
+        ok = await post_summary(
+            http, "http://backend", "t", build_summary(_store()), room_name="room-1", job_id="AJ_9"
+        )
     assert ok and len(calls) == 3

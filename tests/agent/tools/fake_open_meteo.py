@@ -17,35 +17,71 @@ from aiohttp import web
 
 PLACES = {
     "berlin": {
-        "id": 2950159, "name": "Berlin", "latitude": 52.52437, "longitude": 13.41053,
-        "elevation": 74.0, "feature_code": "PPLC", "country_code": "DE", "admin1_id": 2950157,
-        "timezone": "Europe/Berlin", "population": 3426354, "country_id": 2921044,
-        "country": "Germany", "admin1": "Land Berlin",
+        "id": 2950159,
+        "name": "Berlin",
+        "latitude": 52.52437,
+        "longitude": 13.41053,
+        "elevation": 74.0,
+        "feature_code": "PPLC",
+        "country_code": "DE",
+        "admin1_id": 2950157,
+        "timezone": "Europe/Berlin",
+        "population": 3426354,
+        "country_id": 2921044,
+        "country": "Germany",
+        "admin1": "Land Berlin",
     },
     "lisbon": {
-        "id": 2267057, "name": "Lisbon", "latitude": 38.71667, "longitude": -9.13333,
-        "elevation": 45.0, "feature_code": "PPLC", "country_code": "PT", "admin1_id": 2267056,
-        "timezone": "Europe/Lisbon", "population": 517802, "country_id": 2264397,
-        "country": "Portugal", "admin1": "Lisbon",
+        "id": 2267057,
+        "name": "Lisbon",
+        "latitude": 38.71667,
+        "longitude": -9.13333,
+        "elevation": 45.0,
+        "feature_code": "PPLC",
+        "country_code": "PT",
+        "admin1_id": 2267056,
+        "timezone": "Europe/Lisbon",
+        "population": 517802,
+        "country_id": 2264397,
+        "country": "Portugal",
+        "admin1": "Lisbon",
     },
-}  # fmt: skip
+}
 
 # Weather per latitude (rounded) so each place has its own.
 WEATHER = {
-    52.52: {"temperature_2m": 4.3, "apparent_temperature": 1.2, "relative_humidity_2m": 81,
-            "weather_code": 61, "wind_speed_10m": 14.8,
-            "max": 6.1, "min": 1.9, "pp": 70},
-    38.72: {"temperature_2m": 17.6, "apparent_temperature": 16.9, "relative_humidity_2m": 64,
-            "weather_code": 1, "wind_speed_10m": 9.4,
-            "max": 19.0, "min": 12.5, "pp": 5},
-}  # fmt: skip
+    52.52: {
+        "temperature_2m": 4.3,
+        "apparent_temperature": 1.2,
+        "relative_humidity_2m": 81,
+        "weather_code": 61,
+        "wind_speed_10m": 14.8,
+        "max": 6.1,
+        "min": 1.9,
+        "pp": 70,
+    },
+    38.72: {
+        "temperature_2m": 17.6,
+        "apparent_temperature": 16.9,
+        "relative_humidity_2m": 64,
+        "weather_code": 1,
+        "wind_speed_10m": 9.4,
+        "max": 19.0,
+        "min": 12.5,
+        "pp": 5,
+    },
+}
 
 UNITS = {
-    "temperature_2m": "°C", "apparent_temperature": "°C", "relative_humidity_2m": "%",
-    "weather_code": "wmo code", "wind_speed_10m": "km/h",
-    "temperature_2m_max": "°C", "temperature_2m_min": "°C",
+    "temperature_2m": "°C",
+    "apparent_temperature": "°C",
+    "relative_humidity_2m": "%",
+    "weather_code": "wmo code",
+    "wind_speed_10m": "km/h",
+    "temperature_2m_max": "°C",
+    "temperature_2m_min": "°C",
     "precipitation_probability_max": "%",
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -100,15 +136,25 @@ class FakeOpenMeteo:
                     f"Cannot initialize CurrentVariable from invalid String value {var}"
                 )
         body: dict[str, Any] = {
-            "latitude": round(lat, 2), "longitude": round(lon, 2), "generationtime_ms": 0.05,
-            "utc_offset_seconds": 3600, "timezone": "Europe/Berlin",
-            "timezone_abbreviation": "GMT+1", "elevation": 38.0,
-        }  # fmt: skip
+            "latitude": round(lat, 2),
+            "longitude": round(lon, 2),
+            "generationtime_ms": 0.05,
+            "utc_offset_seconds": 3600,
+            "timezone": "Europe/Berlin",
+            "timezone_abbreviation": "GMT+1",
+            "elevation": 38.0,
+        }
         if current_vars:
-            body["current_units"] = {"time": "iso8601", "interval": "seconds",
-                                     **{v: UNITS[v] for v in current_vars}}  # fmt: skip
-            body["current"] = {"time": "2026-11-22T03:00", "interval": 900,
-                               **{v: w[v] for v in current_vars}}  # fmt: skip
+            body["current_units"] = {
+                "time": "iso8601",
+                "interval": "seconds",
+                **{v: UNITS[v] for v in current_vars},
+            }
+            body["current"] = {
+                "time": "2026-11-22T03:00",
+                "interval": 900,
+                **{v: w[v] for v in current_vars},
+            }
         if daily_vars:
             daily_values = {
                 "weather_code": w["weather_code"],

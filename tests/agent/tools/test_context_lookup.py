@@ -48,8 +48,12 @@ async def test_lookup_returns_earlier_turns_and_summary(tmp_path: Path) -> None:
         assert (
             await client.post("/api/agent/summaries", json=summary, headers=AGENT_AUTH)
         ).status_code == 201
-        env = ToolEnv(http=client, room_name="room-ctx", backend_url="http://testserver",
-                      agent_token=AGENT_TOKEN)  # fmt: skip
+        env = ToolEnv(
+            http=client,
+            room_name="room-ctx",
+            backend_url="http://testserver",
+            agent_token=AGENT_TOKEN,
+        )
         result, _ = await _run(env)
     result.expect.next_event().is_function_call(name="lookup_context")
     output = result.expect.next_event().is_function_call_output().event().item.output
@@ -61,8 +65,12 @@ async def test_lookup_returns_earlier_turns_and_summary(tmp_path: Path) -> None:
 
 async def test_empty_context_says_there_is_none(tmp_path: Path) -> None:
     async with running_app(make_settings(tmp_path)) as client:
-        env = ToolEnv(http=client, room_name="room-new", backend_url="http://testserver",
-                      agent_token=AGENT_TOKEN)  # fmt: skip
+        env = ToolEnv(
+            http=client,
+            room_name="room-new",
+            backend_url="http://testserver",
+            agent_token=AGENT_TOKEN,
+        )
         result, _ = await _run(env)
     result.expect.next_event().is_function_call(name="lookup_context")
     output = result.expect.next_event().is_function_call_output().event().item.output
@@ -72,8 +80,9 @@ async def test_empty_context_says_there_is_none(tmp_path: Path) -> None:
 @pytest.mark.parametrize("token", ["wrong-token", None])
 async def test_rejected_or_unconfigured_is_said(tmp_path: Path, token: str | None) -> None:
     async with running_app(make_settings(tmp_path)) as client:
-        env = ToolEnv(http=client, room_name="room-x", backend_url="http://testserver",
-                      agent_token=token)  # fmt: skip
+        env = ToolEnv(
+            http=client, room_name="room-x", backend_url="http://testserver", agent_token=token
+        )
         result, fake = await _run(env)
     result.expect.next_event().is_function_call(name="lookup_context")
     out = result.expect.next_event().is_function_call_output().event().item.output
@@ -86,8 +95,9 @@ async def test_rejected_or_unconfigured_is_said(tmp_path: Path, token: str | Non
 
 async def test_backend_down_is_said() -> None:
     async with httpx.AsyncClient() as http:
-        env = ToolEnv(http=http, room_name="r", backend_url="http://127.0.0.1:9",
-                      agent_token="t", timeout_s=2)  # fmt: skip
+        env = ToolEnv(
+            http=http, room_name="r", backend_url="http://127.0.0.1:9", agent_token="t", timeout_s=2
+        )
         result, _ = await _run(env)
     result.expect.next_event().is_function_call(name="lookup_context")
     out = result.expect.next_event().is_function_call_output().event().item.output
@@ -95,6 +105,8 @@ async def test_backend_down_is_said() -> None:
 
 
 def test_render_context_skips_malformed_entries() -> None:
-    body = {"summaries": [{"text": "S"}, "junk", {"text": 5}],
-            "turns": [{"role": "agent", "text": "hi"}, {"text": None}]}  # fmt: skip
+    body = {
+        "summaries": [{"text": "S"}, "junk", {"text": 5}],
+        "turns": [{"role": "agent", "text": "hi"}, {"text": None}],
+    }
     assert render_context(body) == "Earlier summary: S\nAgent: hi"

@@ -22,8 +22,9 @@ from tests.agent.tools.fake_open_meteo import FakeOpenMeteo
 
 
 def _env(http: httpx.AsyncClient, fake: FakeOpenMeteo, **kw: object) -> ToolEnv:
-    return ToolEnv(http=http, open_meteo_geocoding_url=fake.url, open_meteo_forecast_url=fake.url,
-                   **kw)  # type: ignore[arg-type]  # fmt: skip
+    return ToolEnv(
+        http=http, open_meteo_geocoding_url=fake.url, open_meteo_forecast_url=fake.url, **kw
+    )  # type: ignore[arg-type]
 
 
 def _weather_llm() -> FakeLLM:
@@ -107,8 +108,11 @@ async def test_unreachable_service(http) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
-    env = ToolEnv(http=http, open_meteo_geocoding_url=f"http://127.0.0.1:{port}",
-                  open_meteo_forecast_url=f"http://127.0.0.1:{port}")  # fmt: skip
+    env = ToolEnv(
+        http=http,
+        open_meteo_geocoding_url=f"http://127.0.0.1:{port}",
+        open_meteo_forecast_url=f"http://127.0.0.1:{port}",
+    )
     with pytest.raises(WeatherError) as err:
         await get_weather(env, "Berlin")
     assert err.value.spoken == "Sorry, I couldn't reach the weather service just now."

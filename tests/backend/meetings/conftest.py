@@ -44,8 +44,9 @@ class Env:
     lk: LiveKitServer
     http: httpx.AsyncClient
 
-    def token(self, room: str, identity: str, *, kind: str | None = None,
-              hidden: bool = False) -> str:  # fmt: skip
+    def token(
+        self, room: str, identity: str, *, kind: str | None = None, hidden: bool = False
+    ) -> str:
         grants = api.VideoGrants(
             room_join=True,
             room=room,
@@ -54,8 +55,12 @@ class Env:
             can_publish_data=True,
             hidden=hidden,
         )
-        tok = (api.AccessToken(self.lk.api_key, self.lk.api_secret).with_identity(identity)
-               .with_grants(grants).with_ttl(datetime.timedelta(minutes=10)))  # fmt: skip
+        tok = (
+            api.AccessToken(self.lk.api_key, self.lk.api_secret)
+            .with_identity(identity)
+            .with_grants(grants)
+            .with_ttl(datetime.timedelta(minutes=10))
+        )
         if kind:
             tok = tok.with_kind(kind)
         return tok.to_jwt()
@@ -88,10 +93,11 @@ async def serve_backend(settings: Any) -> AsyncIterator[tuple[str, FastAPI]]:
 async def env(lk_server: LiveKitServer, tmp_path: Path) -> AsyncIterator[Env]:
     port = free_port()
     async with FakeMeetingBaas(
-        join_step_s=0.1, callback_retry_delays=(0.2, 0.5),
+        join_step_s=0.1,
+        callback_retry_delays=(0.2, 0.5),
         account_webhook_url=f"http://127.0.0.1:{port}/api/webhooks/meeting-baas",
         account_webhook_secret=WEBHOOK_SECRET,
-    ) as fake:  # fmt: skip
+    ) as fake:
         settings = make_settings(
             tmp_path,
             LIVEKIT_URL=lk_server.ws_url,

@@ -41,11 +41,16 @@ async def test_create_bot_sends_streaming_and_callback(fake, client) -> None:
     body = fake.bot(bot_id).body
     assert body["streaming_enabled"] is True
     assert body["streaming_config"] == {
-        "input_url": STREAM.input_url, "output_url": STREAM.output_url, "audio_frequency": 16000,
-    }  # fmt: skip
+        "input_url": STREAM.input_url,
+        "output_url": STREAM.output_url,
+        "audio_frequency": 16000,
+    }
     assert body["callback_enabled"] is True
-    assert body["callback_config"] == {"url": "http://127.0.0.1:9/cb", "secret": "s3cret",
-                                       "method": "POST"}  # fmt: skip
+    assert body["callback_config"] == {
+        "url": "http://127.0.0.1:9/cb",
+        "secret": "s3cret",
+        "method": "POST",
+    }
     assert body["extra"] == {"parley_meeting_id": "m1"}
     status = await client.status(bot_id)
     assert status["bot_id"] == bot_id and status["status"] == "queued"
@@ -68,8 +73,9 @@ async def test_unknown_bot_and_double_leave(fake, client) -> None:
     with pytest.raises(MeetingBaasError) as info:
         await client.leave("00000000-0000-0000-0000-000000000000")
     assert info.value.status == 404 and info.value.code == "FST_ERR_BOT_NOT_FOUND_BY_ID"
-    bot_id = await client.create_bot(meeting_url="https://zoom.us/j/123456789", bot_name="P",
-                                     streaming=STREAM)  # fmt: skip
+    bot_id = await client.create_bot(
+        meeting_url="https://zoom.us/j/123456789", bot_name="P", streaming=STREAM
+    )
     await client.leave(bot_id)
     with pytest.raises(MeetingBaasError) as info:
         await client.leave(bot_id)
@@ -80,8 +86,9 @@ async def test_unknown_bot_and_double_leave(fake, client) -> None:
 async def test_out_of_tokens_is_not_retried(fake, client) -> None:
     fake.fail_next(402, "FST_ERR_INSUFFICIENT_TOKENS", "not enough tokens")
     with pytest.raises(MeetingBaasError) as info:
-        await client.create_bot(meeting_url="https://zoom.us/j/123456789", bot_name="P",
-                                streaming=STREAM)  # fmt: skip
+        await client.create_bot(
+            meeting_url="https://zoom.us/j/123456789", bot_name="P", streaming=STREAM
+        )
     assert info.value.status == 402
     assert [r for r in fake.requests if r[0] == "POST"] == [("POST", "/v2/bots", 402)]
     err = baas_api_error(info.value)
@@ -90,8 +97,9 @@ async def test_out_of_tokens_is_not_retried(fake, client) -> None:
 
 async def test_429_is_retried_after_retry_after(fake, client) -> None:
     fake.fail_next(429, "FST_ERR_TOO_MANY_REQUESTS", "slow down", retryAfter=0)
-    bot_id = await client.create_bot(meeting_url="https://zoom.us/j/123456789", bot_name="P",
-                                     streaming=STREAM)  # fmt: skip
+    bot_id = await client.create_bot(
+        meeting_url="https://zoom.us/j/123456789", bot_name="P", streaming=STREAM
+    )
     assert bot_id in fake.bots
     assert [s for _m, _p, s in fake.requests] == [429, 201]
 
@@ -106,22 +114,25 @@ async def test_429_with_long_retry_after_surfaces_as_rate_limited(fake, client) 
 
 
 async def test_5xx_retried_for_reads_but_not_for_create(fake, client) -> None:
-    bot_id = await client.create_bot(meeting_url="https://zoom.us/j/123456789", bot_name="P",
-                                     streaming=STREAM)  # fmt: skip
+    bot_id = await client.create_bot(
+        meeting_url="https://zoom.us/j/123456789", bot_name="P", streaming=STREAM
+    )
     fake.fail_next(500, "FST_ERR_INTERNAL", "boom")
     assert (await client.status(bot_id))["bot_id"] == bot_id
     fake.fail_next(500, "FST_ERR_INTERNAL", "boom")
     with pytest.raises(MeetingBaasError) as info:
-        await client.create_bot(meeting_url="https://zoom.us/j/123456789", bot_name="P",
-                                streaming=STREAM)  # fmt: skip
+        await client.create_bot(
+            meeting_url="https://zoom.us/j/123456789", bot_name="P", streaming=STREAM
+        )
     assert info.value.status == 500
     assert len(fake.bots) == 1  # no second bot from a blind retry
 
 
 async def test_validation_error_maps_to_422(fake, client) -> None:
     with pytest.raises(MeetingBaasError) as info:
-        await client.create_bot(meeting_url="https://zoom.us/j/123456789", bot_name="x" * 300,
-                                streaming=STREAM)  # fmt: skip
+        await client.create_bot(
+            meeting_url="https://zoom.us/j/123456789", bot_name="x" * 300, streaming=STREAM
+        )
     assert info.value.status == 400 and info.value.code == "FST_ERR_VALIDATION"
     assert baas_api_error(info.value).status == 422
 

@@ -60,8 +60,9 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
     bot = env.fake.bot(meeting["bot_id"])
     stream = bot.body["streaming_config"]
     assert stream["input_url"] == stream["output_url"]
-    assert stream["input_url"].startswith(f"ws://127.0.0.1:{env.url.rsplit(':', 1)[1]}"
-                                          f"/ws/meetings/{mid}/")  # fmt: skip
+    assert stream["input_url"].startswith(
+        f"ws://127.0.0.1:{env.url.rsplit(':', 1)[1]}/ws/meetings/{mid}/"
+    )
     assert stream["audio_frequency"] == 16000
     assert bot.body["callback_config"]["url"].endswith(f"/api/meetings/{mid}/callback")
 
@@ -72,8 +73,9 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
     await listener.join(env, meeting["room_name"], target=f"meeting-{mid}")
     try:
         # The bridge participant names the meeting and platform.
-        await wait_until(lambda: f"meeting-{mid}" in agent.room.remote_participants, 15,
-                         "bridge participant")  # fmt: skip
+        await wait_until(
+            lambda: f"meeting-{mid}" in agent.room.remote_participants, 15, "bridge participant"
+        )
         bridge_p = agent.room.remote_participants[f"meeting-{mid}"]
         assert bridge_p.attributes["parley.meeting_id"] == mid
         assert bridge_p.attributes["parley.platform"] == "google_meet"
@@ -105,22 +107,27 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
         )
         await wait_until(
             lambda: bridge_p.attributes.get("parley.speaker") == "Ada Lovelace", 10, "attribute"
-        )  # fmt: skip
+        )
         assert json.loads(bridge_p.attributes["parley.active_speakers"]) == ["Ada Lovelace"]
-        await wait_until(lambda: any(t == "parley.speakers" for t, _ in listener.data), 10,
-                         "speaker data packet")  # fmt: skip
+        await wait_until(
+            lambda: any(t == "parley.speakers" for t, _ in listener.data), 10, "speaker data packet"
+        )
         _topic, array = next(d for d in listener.data if d[0] == "parley.speakers")
-        assert array[0] == {"name": "Ada Lovelace", "id": 7, "timestamp": 3.5,
-                            "isSpeaking": True}  # fmt: skip
-        bot.send_speakers([{"name": "Ada Lovelace", "id": 7, "timestamp": 9.0,
-                            "isSpeaking": False}])  # fmt: skip
+        assert array[0] == {"name": "Ada Lovelace", "id": 7, "timestamp": 3.5, "isSpeaking": True}
+        bot.send_speakers(
+            [{"name": "Ada Lovelace", "id": 7, "timestamp": 9.0, "isSpeaking": False}]
+        )
         # LiveKit drops an attribute set to "": absent means nobody is speaking.
         await wait_until(lambda: not bridge_p.attributes.get("parley.speaker"), 10, "cleared")
 
         # Garbage frames are skipped; audio keeps flowing both ways.
-        for kind, payload in [("binary", b"\x01\x02\x03"), ("text", "not json"),
-                              ("text", '{"type": "mystery"}'), ("text", "42"),
-                              ("text", '[{"name": 5}]')]:  # fmt: skip
+        for kind, payload in [
+            ("binary", b"\x01\x02\x03"),
+            ("text", "not json"),
+            ("text", '{"type": "mystery"}'),
+            ("text", "42"),
+            ("text", '[{"name": 5}]'),
+        ]:
             bot.send_raw(kind, payload)
         await asyncio.sleep(0.5)
         t2 = time.monotonic()
@@ -133,18 +140,19 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
         # Drop and reconnect with the v1 handshake: audio resumes within a second.
         bot.protocol_version = 1
         bot.drop()
-        await wait_until(lambda: bot.connections == 2 and bot._connected.is_set(), 10,
-                         "reconnect")  # fmt: skip
+        await wait_until(lambda: bot.connections == 2 and bot._connected.is_set(), 10, "reconnect")
         t3 = time.monotonic()
-        await wait_until(lambda: rms(bot.received_pcm(t3)) > 1000, 5, "audio after reconnect",
-                         interval=0.02)  # fmt: skip
+        await wait_until(
+            lambda: rms(bot.received_pcm(t3)) > 1000, 5, "audio after reconnect", interval=0.02
+        )
         first = next(r.at for r in bot.received if r.at >= t3 and rms(r.pcm) > 1000)
         assert first - t3 < 1.0
         t4 = time.monotonic()
         bot.say(speech_pcm("Back again.", 16000))
         await wait_until(lambda: listener.voiced_after(t4) >= 10, 10, "meeting audio resumed")
-        handshakes = [e["data"] for e in await _timeline(env, mid)
-                      if e["kind"] == "bridge.handshake"]  # fmt: skip
+        handshakes = [
+            e["data"] for e in await _timeline(env, mid) if e["kind"] == "bridge.handshake"
+        ]
         assert [h["protocol_version"] for h in handshakes] == [2, 1]
         assert handshakes[1]["sample_rate"] == 16000
         assert not handshakes[1]["sample_rate_in_handshake"]
@@ -166,12 +174,23 @@ async def test_bridge_two_way_audio_speakers_garbage_reconnect_ask_and_leave(env
             rooms = await lk.room.list_rooms(api.ListRoomsRequest())
         assert meeting["room_name"] not in [r.name for r in rooms.rooms]
         kinds = [e["kind"] for e in await _timeline(env, mid)]
-        for expected in ("meeting.created", "room.created", "bot.created", "bridge.connected",
-                         "bridge.disconnected", "speaker.seen", "console.ask", "bridge.closed",
-                         "bot.leave_requested", "meeting.ended", "bot.completed"):  # fmt: skip
+        for expected in (
+            "meeting.created",
+            "room.created",
+            "bot.created",
+            "bridge.connected",
+            "bridge.disconnected",
+            "speaker.seen",
+            "console.ask",
+            "bridge.closed",
+            "bot.leave_requested",
+            "meeting.ended",
+            "bot.completed",
+        ):
             assert expected in kinds, (expected, kinds)
-        sources = {e["data"].get("source") for e in await _timeline(env, mid)
-                   if e["kind"] == "bot.status"}  # fmt: skip
+        sources = {
+            e["data"].get("source") for e in await _timeline(env, mid) if e["kind"] == "bot.status"
+        }
         assert {"poll", "webhook"} & sources
         listing = (await env.http.get("/api/meetings")).json()["meetings"]
         assert listing[0]["id"] == mid and listing[0]["status"] == "ended"
@@ -184,8 +203,11 @@ async def test_wrong_secret_or_unknown_meeting_cannot_connect(env: Env) -> None:
     env.fake.join_step_s = 60  # keep the fake bot out; we dial ourselves
     meeting = await _create(env)
     base = env.url.replace("http://", "ws://")
-    for path in (f"/ws/meetings/{meeting['id']}/wrong-secret",
-                 f"/ws/meetings/{'0' * 16}/whatever", "/ws/meetings/nothex/x"):  # fmt: skip
+    for path in (
+        f"/ws/meetings/{meeting['id']}/wrong-secret",
+        f"/ws/meetings/{'0' * 16}/whatever",
+        "/ws/meetings/nothex/x",
+    ):
         with pytest.raises(websockets.InvalidStatus) as info:
             async with websockets.connect(base + path, open_timeout=10):
                 pass
@@ -198,19 +220,22 @@ async def test_callbacks_need_the_secret_and_are_idempotent(env: Env) -> None:
     mid, bot_id = meeting["id"], meeting["bot_id"]
     secret = env.fake.bot(bot_id).body["callback_config"]["secret"]
     url = f"/api/meetings/{mid}/callback"
-    body = {"event": "bot.failed", "data": {"bot_id": bot_id, "event_id": "ev-1",
-                                            "error_code": "BOT_NOT_ACCEPTED"}}  # fmt: skip
+    body = {
+        "event": "bot.failed",
+        "data": {"bot_id": bot_id, "event_id": "ev-1", "error_code": "BOT_NOT_ACCEPTED"},
+    }
     assert (await env.http.post(url, json=body)).status_code == 401
     wrong = await env.http.post(url, json=body, headers={"x-mb-secret": secret + "x"})
     assert wrong.status_code == 401
-    assert (await env.http.post(url, content=b"{", headers={"x-mb-secret": secret})
-            ).status_code == 400  # fmt: skip
+    assert (
+        await env.http.post(url, content=b"{", headers={"x-mb-secret": secret})
+    ).status_code == 400
     huge = b'{"event": "bot.failed", "data": {"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
-    assert (await env.http.post(url, content=huge, headers={"x-mb-secret": secret})
-            ).status_code == 413  # fmt: skip
+    assert (
+        await env.http.post(url, content=huge, headers={"x-mb-secret": secret})
+    ).status_code == 413
     odd = {"event": "bot.exploded", "data": {}}
-    assert (await env.http.post(url, json=odd, headers={"x-mb-secret": secret})
-            ).status_code == 422  # fmt: skip
+    assert (await env.http.post(url, json=odd, headers={"x-mb-secret": secret})).status_code == 422
     first = await env.http.post(url, json=body, headers={"x-mb-secret": secret})
     assert first.status_code == 200 and first.json()["duplicate"] is False
     again = await env.http.put(url, json=body, headers={"x-mb-secret": secret})
@@ -234,14 +259,20 @@ async def test_failed_join_arrives_as_bot_failed_callback(env: Env) -> None:
 
 
 async def test_svix_account_webhook_signature_is_checked(env: Env) -> None:
-    payload = json.dumps({"event": "bot.status_change", "data": {"bot_id": "x",
-                          "status": {"code": "joining_call"}}})  # fmt: skip
-    headers = {"svix-id": "msg_1", "svix-timestamp": str(int(time.time())),
-               "svix-signature": "v1,Zm9vYmFy", "content-type": "application/json"}  # fmt: skip
+    payload = json.dumps(
+        {"event": "bot.status_change", "data": {"bot_id": "x", "status": {"code": "joining_call"}}}
+    )
+    headers = {
+        "svix-id": "msg_1",
+        "svix-timestamp": str(int(time.time())),
+        "svix-signature": "v1,Zm9vYmFy",
+        "content-type": "application/json",
+    }
     resp = await env.http.post("/api/webhooks/meeting-baas", content=payload, headers=headers)
     assert resp.status_code == 401
-    resp = await env.http.post("/api/webhooks/meeting-baas", content=b"x" * (2 * 1024 * 1024),
-                               headers=headers)  # fmt: skip
+    resp = await env.http.post(
+        "/api/webhooks/meeting-baas", content=b"x" * (2 * 1024 * 1024), headers=headers
+    )
     assert resp.status_code == 413
 
 
@@ -272,8 +303,9 @@ async def test_ask_without_agent_is_409_and_reaches_agent_without_bridge(env: En
     mid = meeting["id"]
     resp = await env.http.post(f"/api/meetings/{mid}/ask", json={"question": "Hello?"})
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "agent_not_in_room"
-    assert (await env.http.post(f"/api/meetings/{mid}/ask", json={"question": ""})
-            ).status_code == 422  # fmt: skip
+    assert (
+        await env.http.post(f"/api/meetings/{mid}/ask", json={"question": ""})
+    ).status_code == 422
 
     mute = StandInAgent()
     await mute.join(env, meeting["room_name"], rpc=False)
@@ -304,27 +336,40 @@ async def test_signed_account_webhooks_update_the_timeline(env: Env) -> None:
     async def deliver(msg_id: str, payload: dict) -> httpx.Response:
         body = json.dumps(payload)
         now = datetime.datetime.now(datetime.UTC)
-        headers = {"svix-id": msg_id, "svix-timestamp": str(int(now.timestamp())),
-                   "svix-signature": Webhook(WEBHOOK_SECRET).sign(msg_id, now, body),
-                   "content-type": "application/json"}  # fmt: skip
+        headers = {
+            "svix-id": msg_id,
+            "svix-timestamp": str(int(now.timestamp())),
+            "svix-signature": Webhook(WEBHOOK_SECRET).sign(msg_id, now, body),
+            "content-type": "application/json",
+        }
         return await env.http.post("/api/webhooks/meeting-baas", content=body, headers=headers)
 
-    resp = await deliver("msg_a", {"event": "bot.status_change",
-                                   "data": {"bot_id": bot_id,
-                                            "status": {"code": "in_waiting_room"}}})  # fmt: skip
+    resp = await deliver(
+        "msg_a",
+        {
+            "event": "bot.status_change",
+            "data": {"bot_id": bot_id, "status": {"code": "in_waiting_room"}},
+        },
+    )
     assert resp.status_code == 200 and resp.json()["result"] == "applied"
     # `extra` inside `data`, no bot_id: still ours.
-    resp = await deliver("msg_b", {"event": "bot.status_change",
-                                   "data": {"status": {"code": "in_call_recording"},
-                                            "extra": {"parley_meeting_id": mid}}})  # fmt: skip
+    resp = await deliver(
+        "msg_b",
+        {
+            "event": "bot.status_change",
+            "data": {"status": {"code": "in_call_recording"}, "extra": {"parley_meeting_id": mid}},
+        },
+    )
     assert resp.json()["result"] == "applied"
     got = (await env.http.get(f"/api/meetings/{mid}")).json()
     assert got["status"] == "in_call" and got["bot_status"] == "in_call_recording"
     hooks = [e["data"] for e in got["timeline"] if e["data"].get("source") == "webhook"]
     assert [h["status"] for h in hooks] == ["in_waiting_room", "in_call_recording"]
 
-    other = {"event": "bot.status_change",
-             "data": {"bot_id": "someone-else", "status": {"code": "joining_call"}}}  # fmt: skip
+    other = {
+        "event": "bot.status_change",
+        "data": {"bot_id": "someone-else", "status": {"code": "joining_call"}},
+    }
     assert (await deliver("msg_c", other)).json()["result"].startswith("ignored")
     done = {"event": "bot.completed", "data": {"bot_id": bot_id, "event_id": "e9"}}
     assert (await deliver("msg_d", done)).json()["result"] == "applied"
@@ -338,9 +383,14 @@ async def test_room_ending_makes_the_bot_leave(env: Env) -> None:
     meeting = await _create(env)
     bot = env.fake.bot(meeting["bot_id"])
     await bot.wait_connected(timeout=15)
-    await wait_until(lambda: env.app.state.meetings.bridges.get(meeting["id"]) is not None
-                     and env.app.state.meetings.bridges[meeting["id"]].room is not None, 15,
-                     "bridge in room")  # fmt: skip
+    await wait_until(
+        lambda: (
+            env.app.state.meetings.bridges.get(meeting["id"]) is not None
+            and env.app.state.meetings.bridges[meeting["id"]].room is not None
+        ),
+        15,
+        "bridge in room",
+    )
     async with api.LiveKitAPI(env.lk.http_url, env.lk.api_key, env.lk.api_secret) as lk:
         await lk.room.delete_room(api.DeleteRoomRequest(room=meeting["room_name"]))
     await wait_until(lambda: bot.status == "completed", 15, "the bot to leave")
@@ -353,16 +403,30 @@ async def test_room_ending_makes_the_bot_leave(env: Env) -> None:
 async def test_transcript_falls_back_to_the_agent_history(env: Env) -> None:
     env.fake.join_step_s = 60
     meeting = await _create(env)
-    turn = {"turn_id": "t-1", "room_name": meeting["room_name"], "speaker_identity": "agent-x",
-            "role": "agent", "text": "Hello everyone.",
-            "started_at": "2026-01-01T10:00:00+00:00"}  # fmt: skip
-    resp = await env.http.post("/api/agent/turns", json=turn,
-                               headers={"Authorization": f"Bearer {AGENT_TOKEN}"})  # fmt: skip
+    turn = {
+        "turn_id": "t-1",
+        "room_name": meeting["room_name"],
+        "speaker_identity": "agent-x",
+        "role": "agent",
+        "text": "Hello everyone.",
+        "started_at": "2026-01-01T10:00:00+00:00",
+    }
+    resp = await env.http.post(
+        "/api/agent/turns", json=turn, headers={"Authorization": f"Bearer {AGENT_TOKEN}"}
+    )
     assert resp.status_code == 201, resp.text
     got = (await env.http.get(f"/api/meetings/{meeting['id']}/transcript")).json()
-    assert got == {"source": "history", "turns": [
-        {"speaker": "agent-x", "text": "Hello everyone.",
-         "started_at": "2026-01-01T10:00:00+00:00", "role": "agent"}]}  # fmt: skip
+    assert got == {
+        "source": "history",
+        "turns": [
+            {
+                "speaker": "agent-x",
+                "text": "Hello everyone.",
+                "started_at": "2026-01-01T10:00:00+00:00",
+                "role": "agent",
+            }
+        ],
+    }
 
 
 async def test_handshake_sample_rate_wins_both_ways(env: Env) -> None:

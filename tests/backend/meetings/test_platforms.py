@@ -13,12 +13,14 @@ from parley_backend.meetings.platforms import MeetingUrlError, detect_platform
         ("https://zoom.us/wc/join/1234567890", "zoom"),
         ("https://meet.google.com/abc-defg-hij", "google_meet"),
         ("https://meet.google.com/abc-defg-hij?authuser=0", "google_meet"),
-        ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_X%40thread.v2/0?context=%7b%7d",
-         "teams"),
+        (
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_X%40thread.v2/0?context=%7b%7d",
+            "teams",
+        ),
         ("https://teams.live.com/meet/9876543210?p=abc", "teams"),
         ("https://teams.microsoft.com/_#/l/meetup-join/19:meeting@thread.v2/0", "teams"),
     ],
-)  # fmt: skip
+)
 def test_accepts_meeting_links(url: str, platform: str) -> None:
     assert detect_platform(url) == platform
 

@@ -16,8 +16,9 @@ from parley_backend.meetings.protocol import (
 
 
 def test_v2_handshake() -> None:
-    hs = parse_text_frame('{"protocol_version": 2, "bot_id": "b1", "offset": 0.0, '
-                          '"sample_rate": 24000}')  # fmt: skip
+    hs = parse_text_frame(
+        '{"protocol_version": 2, "bot_id": "b1", "offset": 0.0, "sample_rate": 24000}'
+    )
     assert hs == Handshake(2, "b1", 0.0, 24000)
 
 
@@ -27,17 +28,20 @@ def test_v1_handshake_without_sample_rate() -> None:
 
 
 def test_speaker_array_keeps_valid_entries() -> None:
-    speakers = parse_text_frame(json.dumps([
-        {"name": "Ada", "id": 1, "timestamp": 12.5, "isSpeaking": True},
-        {"name": "Bob", "id": None, "timestamp": 1700000000000, "isSpeaking": False},
-        {"name": "", "isSpeaking": True},
-        {"name": "NoFlag"},
-        "junk",
-    ]))  # fmt: skip
+    speakers = parse_text_frame(
+        json.dumps(
+            [
+                {"name": "Ada", "id": 1, "timestamp": 12.5, "isSpeaking": True},
+                {"name": "Bob", "id": None, "timestamp": 1700000000000, "isSpeaking": False},
+                {"name": "", "isSpeaking": True},
+                {"name": "NoFlag"},
+                "junk",
+            ]
+        )
+    )
     assert isinstance(speakers, list)
     assert [(s.name, s.speaking) for s in speakers] == [("Ada", True), ("Bob", False)]
-    assert speakers[0].as_json() == {"name": "Ada", "id": 1, "timestamp": 12.5,
-                                     "isSpeaking": True}  # fmt: skip
+    assert speakers[0].as_json() == {"name": "Ada", "id": 1, "timestamp": 12.5, "isSpeaking": True}
 
 
 def test_empty_speaker_array_is_valid() -> None:

@@ -12,17 +12,28 @@ from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 
 def _row(meeting_id: str, status: str, bot_id: str | None) -> dict:
     now = store.utcnow()
-    return {"id": meeting_id, "meeting_url": "https://zoom.us/j/123456789", "platform": "zoom",
-            "bot_name": "Parley", "status": status, "room_name": f"parley-meeting-{meeting_id}",
-            "bot_id": bot_id, "stream_secret_hash": store.secret_hash("a"),
-            "callback_secret_hash": store.secret_hash("b"), "audio_frequency": 16000,
-            "agent_config": {}, "created_at": now, "updated_at": now}  # fmt: skip
+    return {
+        "id": meeting_id,
+        "meeting_url": "https://zoom.us/j/123456789",
+        "platform": "zoom",
+        "bot_name": "Parley",
+        "status": status,
+        "room_name": f"parley-meeting-{meeting_id}",
+        "bot_id": bot_id,
+        "stream_secret_hash": store.secret_hash("a"),
+        "callback_secret_hash": store.secret_hash("b"),
+        "audio_frequency": 16000,
+        "agent_config": {},
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def test_restart_fails_half_made_and_polls_joining(tmp_path: Path) -> None:
     async with FakeMeetingBaas(join_step_s=0.05) as fake:
-        settings = make_settings(tmp_path, MEETING_BAAS_API_KEY=fake.api_key,
-                                 MEETING_BAAS_BASE_URL=fake.base_url)  # fmt: skip
+        settings = make_settings(
+            tmp_path, MEETING_BAAS_API_KEY=fake.api_key, MEETING_BAAS_BASE_URL=fake.base_url
+        )
         async with running_app(settings) as client:
             resp = await client.post("/api/meetings", json={"meeting_url": "https://zoom.us/j/1"})
             assert resp.status_code == 502  # no LiveKit behind this app: nothing half-made

@@ -17,13 +17,21 @@ async def test_meeting_state_round_trips_on_postgres(postgres_url: str, tmp_path
     try:
         await create_schema(engine)
         now = store.utcnow()
-        row = {"id": "c0ffee00c0ffee00", "meeting_url": "https://zoom.us/j/123456789",
-               "platform": "zoom", "bot_name": "Parley", "status": "joining",
-               "room_name": "parley-meeting-c0ffee00c0ffee00", "bot_id": "bot-pg",
-               "stream_secret_hash": store.secret_hash("s"),
-               "callback_secret_hash": store.secret_hash("c"), "audio_frequency": 16000,
-               "agent_config": {"mode": "meeting"}, "created_at": now,
-               "updated_at": now}  # fmt: skip
+        row = {
+            "id": "c0ffee00c0ffee00",
+            "meeting_url": "https://zoom.us/j/123456789",
+            "platform": "zoom",
+            "bot_name": "Parley",
+            "status": "joining",
+            "room_name": "parley-meeting-c0ffee00c0ffee00",
+            "bot_id": "bot-pg",
+            "stream_secret_hash": store.secret_hash("s"),
+            "callback_secret_hash": store.secret_hash("c"),
+            "audio_frequency": 16000,
+            "agent_config": {"mode": "meeting"},
+            "created_at": now,
+            "updated_at": now,
+        }
         await store.insert_meeting(engine, row)
         assert (await store.get_meeting_by_bot(engine, "bot-pg"))["id"] == row["id"]
         assert await store.add_event(engine, row["id"], "bot.completed", {"a": 1}, dedupe_key="k")
@@ -33,8 +41,9 @@ async def test_meeting_state_round_trips_on_postgres(postgres_url: str, tmp_path
         assert await store.set_status(engine, row["id"], "ended")
         assert not await store.set_status(engine, row["id"], "in_call")  # final stays final
         started = datetime.datetime(2026, 1, 1, 10, 0, tzinfo=datetime.UTC)
-        await store.add_turn(engine, row["id"], speaker="Ada", role="user", text="Hi",
-                             started_at=started)  # fmt: skip
+        await store.add_turn(
+            engine, row["id"], speaker="Ada", role="user", text="Hi", started_at=started
+        )
         assert await store.turns(engine, row["id"]) == [
             {"speaker": "Ada", "text": "Hi", "started_at": started.isoformat(), "role": "user"}
         ]

@@ -95,8 +95,11 @@ def web_dist() -> Path:
         )
     result = subprocess.run(
         ["npm", "run", "build", "--silent"],
-        cwd=WEB, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0 or not index.is_file():
         pytest.fail(
             f"`npm run build` in web/ failed ({result.returncode}):\n"
@@ -111,8 +114,21 @@ def _sox(*args: str) -> None:
 
 
 def _silence(out: Path, seconds: float, rate: int) -> Path:
-    _sox("-n", "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", str(out),
-         "trim", "0", str(seconds))  # fmt: skip
+    _sox(
+        "-n",
+        "-r",
+        str(rate),
+        "-c",
+        "1",
+        "-b",
+        "16",
+        "-e",
+        "signed-integer",
+        str(out),
+        "trim",
+        "0",
+        str(seconds),
+    )
     return out
 
 
@@ -140,8 +156,10 @@ def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> FakeMicFiles:
     spoken = root / "question-espeak.wav"  # espeak-ng writes 22.05 kHz mono
     subprocess.run(
         ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(spoken), QUESTION],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     rate = subprocess.run(
         ["soxi", "-r", str(spoken)], check=True, capture_output=True, text=True, timeout=30
     ).stdout.strip()
