@@ -39,7 +39,7 @@ from livekit import api  # noqa: E402
 
 from parley_backend.tokens import TokenRequestParams, mint_participant_token  # noqa: E402
 from parley_common.agent_config import AgentConfig  # noqa: E402
-from parley_common.devstack import ManagedProcess, free_port, http_ok, python_env  # noqa: E402
+from parley_common.testing.devstack import ManagedProcess, free_port, http_ok, python_env  # noqa: E402
 
 API_KEY = "bench-api-key"
 LK_KEY = "benchkey"

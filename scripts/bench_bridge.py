@@ -40,7 +40,7 @@ from livekit import api, rtc
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from parley_common.devstack import free_port, start_backend, start_livekit_server  # noqa: E402
+from parley_common.testing.devstack import free_port, start_backend, start_livekit_server  # noqa: E402
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas  # noqa: E402
 
 RATE = 16000

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from parley_common.devstack import start_stack
-from parley_common.room_probe import RoomProbe, fetch_token
+from parley_common.testing.devstack import start_stack
+from parley_common.testing.room_probe import RoomProbe, fetch_token
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -33,10 +33,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from parley_common.devstack import start_stack  # noqa: E402
-from parley_common.openai_stub import OpenAIStub, StubDelays  # noqa: E402
-from parley_common.room_probe import fetch_token  # noqa: E402
-from parley_common.speaking_probe import SpeakingProbe, espeak_clip  # noqa: E402
+from parley_common.testing.devstack import start_stack  # noqa: E402
+from parley_common.testing.openai_stub import OpenAIStub, StubDelays  # noqa: E402
+from parley_common.testing.room_probe import fetch_token  # noqa: E402
+from parley_common.testing.speaking_probe import SpeakingProbe, espeak_clip  # noqa: E402
 
 QUESTIONS = [
     "What is the weather like in Paris today?",

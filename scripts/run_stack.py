@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from parley_common.devstack import REPO_ROOT, free_port, start_stack
+from parley_common.testing.devstack import REPO_ROOT, free_port, start_stack
 
 
 def _port_free(port: int) -> bool:

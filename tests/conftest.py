@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from parley_common.devstack import LiveKitServer, Stack, start_livekit_server, start_stack
+from parley_common.testing.devstack import LiveKitServer, Stack, start_livekit_server, start_stack
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

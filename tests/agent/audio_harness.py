@@ -16,7 +16,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents.voice import io
 
-from parley_common.speech_synth import espeak_pcm as _espeak_pcm
+from parley_common.testing.speech_synth import espeak_pcm as _espeak_pcm
 
 RATE = 16000
 FRAME_MS = 20

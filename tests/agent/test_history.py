@@ -21,7 +21,7 @@ from parley_agent.history import (
     HistoryUploader,
     backoff_delay,
 )
-from parley_common.devstack import Backend, free_port, start_backend
+from parley_common.testing.devstack import Backend, free_port, start_backend
 
 TOKEN = "history-test-token"
 

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from parley_backend.app import create_app
 from parley_backend.db import create_engine, resolve_database_url
 from parley_backend.settings import BackendSettings
-from parley_common.devstack import free_port
+from parley_common.testing.devstack import free_port
 
 LK_KEY = "testkey"
 LK_SECRET = "test-secret-that-is-long-enough-for-hs256"

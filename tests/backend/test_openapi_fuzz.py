@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from parley_common.devstack import LiveKitServer, start_backend
+from parley_common.testing.devstack import LiveKitServer, start_backend
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

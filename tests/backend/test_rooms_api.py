@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parley_common.devstack import LiveKitServer, start_livekit_server
+from parley_common.testing.devstack import LiveKitServer, start_livekit_server
 
 from .conftest import make_settings, running_app
 

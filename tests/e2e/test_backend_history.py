@@ -13,8 +13,8 @@ import httpx
 import pytest
 from livekit import api
 
-from parley_common.devstack import Stack
-from parley_common.room_probe import RoomProbe
+from parley_common.testing.devstack import Stack
+from parley_common.testing.room_probe import RoomProbe
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import pytest
 
 from parley_agent.providers.factory import whisper_model
 from parley_agent.settings import AgentSettings
-from parley_common.devstack import Stack
+from parley_common.testing.devstack import Stack
 from tests.backend.meetings.conftest import rms
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 from tests.fakes.speech import speech_pcm

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parley_common.devstack import Stack
-from parley_common.room_probe import RoomProbe, fetch_token
+from parley_common.testing.devstack import Stack
+from parley_common.testing.room_probe import RoomProbe, fetch_token
 
 pytestmark = pytest.mark.integration
 

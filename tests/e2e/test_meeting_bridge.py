@@ -16,7 +16,7 @@ import httpx
 import pytest
 from livekit import api
 
-from parley_common.devstack import Stack
+from parley_common.testing.devstack import Stack
 from tests.backend.meetings.conftest import Env, Listener, rms
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 from tests.fakes.speech import speech_pcm

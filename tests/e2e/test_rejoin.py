@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from parley_common.openai_stub import OpenAIStub, StubDelays
-from parley_common.room_probe import RoomProbe, fetch_token
+from parley_common.testing.openai_stub import OpenAIStub, StubDelays
+from parley_common.testing.room_probe import RoomProbe, fetch_token
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

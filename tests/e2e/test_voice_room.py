@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from parley_common.openai_stub import OpenAIStub, StubDelays
-from parley_common.room_probe import fetch_token
-from parley_common.speaking_probe import SpeakingProbe, espeak_clip
+from parley_common.testing.openai_stub import OpenAIStub, StubDelays
+from parley_common.testing.room_probe import fetch_token
+from parley_common.testing.speaking_probe import SpeakingProbe, espeak_clip
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from parley_common.speech_synth import espeak_pcm
+from parley_common.testing.speech_synth import espeak_pcm
 
 
 def speech_pcm(text: str, sample_rate: int, voice: str = "en-us") -> bytes:

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from livekit import api, rtc
 
-from parley_common.devstack import LiveKitServer, free_port, start_livekit_server
+from parley_common.testing.devstack import LiveKitServer, free_port, start_livekit_server
 from tests.backend.conftest import make_settings
 from tests.fakes.meeting_baas import FakeMeetingBaas
 

@@ -138,7 +138,7 @@ async def test_validation_error_maps_to_422(fake, client) -> None:
 
 
 async def test_unreachable_service() -> None:
-    from parley_common.devstack import free_port
+    from parley_common.testing.devstack import free_port
 
     c = MeetingBaasClient("k", f"http://127.0.0.1:{free_port()}", max_attempts=2)
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 
-from parley_common.devstack import REPO_ROOT, Stack
+from parley_common.testing.devstack import REPO_ROOT, Stack
 
 WEB = REPO_ROOT / "web"
 # Sources whose change makes web/dist stale (the same list scripts/setup checks).

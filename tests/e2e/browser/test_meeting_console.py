@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from parley_common.devstack import Stack
+from parley_common.testing.devstack import Stack
 from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
 from tests.fakes.speech import pcm_rms
 from tests.waiting import wait_until

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from parley_common.devstack import Stack
+from parley_common.testing.devstack import Stack
 
 from .conftest import FakeMicFiles
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import Page, expect
 
-from parley_common.devstack import Stack
+from parley_common.testing.devstack import Stack
 
 from .conftest import FakeMicFiles
 from .test_talk_page import connect, disconnect, expect_spoken_reply_after, wait_for_entry

@@ -13,8 +13,8 @@ import time
 import numpy as np
 from livekit import rtc
 
-from parley_common.room_probe import SPEECH_RMS, RoomProbe
-from parley_common.speech_synth import espeak_pcm
+from parley_common.testing.room_probe import SPEECH_RMS, RoomProbe
+from parley_common.testing.speech_synth import espeak_pcm
 
 RATE = 48000
 FRAME_MS = 10

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from parley_common.speech_synth import espeak_pcm
+from parley_common.testing.speech_synth import espeak_pcm
 
 FILLER = "That is all I have to say about it."
 
