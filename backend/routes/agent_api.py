@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from livekit import api
 
 from parley_backend import history_store
-from parley_backend.auth import require_agent_token
+from parley_backend.access_policy import agent_caller
 from parley_backend.errors import ApiError
+from parley_backend.livekit_service import livekit_errors
 from parley_backend.observability import Metrics
 from parley_backend.routes.sessions import turn_out
 from parley_backend.schemas import (
@@ -24,12 +26,13 @@ from parley_backend.schemas import (
     ts_to_datetime,
 )
 from parley_backend.validation import NAME_PATTERN
+from parley_common.access import trusted_with_history
 
 logger = logging.getLogger("parley.backend.agent_api")
 router = APIRouter(
     prefix="/api/agent",
     tags=["agent"],
-    dependencies=[Depends(require_agent_token)],
+    dependencies=[Depends(agent_caller)],
     responses={
         **ERROR_RESPONSES,
         409: {"model": ErrorBody, "description": "Same idempotency key, different content"},
@@ -124,22 +127,28 @@ async def post_summary(request: Request, body: SummaryIn, response: Response) ->
 @router.get("/context", response_model=ContextOut, summary="Recent turns and summaries")
 async def get_context(
     request: Request,
-    room_name: str | None = Query(None, pattern=NAME_PATTERN),
-    participant_identity: str | None = Query(None, pattern=r"^[^\x00-\x1f]{1,256}$"),
+    room_name: str = Query(pattern=NAME_PATTERN, description="The room the agent runs in"),
+    participant_identity: str | None = Query(
+        None,
+        pattern=NAME_PATTERN,
+        description="The participant the agent talks to; widens the look-up to what that "
+        "identity said anywhere, only when a management caller chose the identity",
+    ),
     limit: int = Query(50, ge=1, le=500),
 ) -> ContextOut:
-    """Context for a room (its last turns, across sessions) or a participant (what they
-    said anywhere, and the summaries of sessions they were in). Give exactly one."""
-    if (room_name is None) == (participant_identity is None):
-        message = "give exactly one of room_name, participant_identity"
-        raise ApiError(422, "validation_error", message)
+    """Context for a room (its last turns, across sessions), or for a participant of it.
+
+    The participant's history is returned only when the backend vouched for the identity:
+    the live participant's ``parley.caller`` attribute (signed into its token by this
+    backend) says a management caller chose it. Anyone else (anonymous, token-key, or a
+    participant not in the room) gets that room's turns only, whatever the agent asks for,
+    so a confused or prompt-injected agent cannot read another person's conversations.
+    """
     engine = request.app.state.engine
-    if room_name is not None:
-        rows = await history_store.room_transcript(engine, room_name, limit=limit)
-        summaries = await history_store.recent_summaries(
-            engine, room_name=room_name, session_ids=None, limit=5
-        )
-    else:
+    scoped = participant_identity is not None and await _vouched_participant(
+        request.app.state.livekit, room_name, participant_identity
+    )
+    if scoped:
         assert participant_identity is not None
         rows = await history_store.participant_turns(engine, participant_identity, limit=limit)
         session_ids = await history_store.sessions_of_participant(
@@ -148,9 +157,32 @@ async def get_context(
         summaries = await history_store.recent_summaries(
             engine, room_name=None, session_ids=session_ids, limit=5
         )
+    else:
+        rows = await history_store.room_transcript(engine, room_name, limit=limit)
+        summaries = await history_store.recent_summaries(
+            engine, room_name=room_name, session_ids=None, limit=5
+        )
+    logger.info(
+        "context look-up",
+        extra={"room": room_name, "scope": "participant" if scoped else "room"},
+    )
     return ContextOut(
         room_name=room_name,
-        participant_identity=participant_identity,
+        participant_identity=participant_identity if scoped else None,
         turns=[turn_out(r) for r in rows],
         summaries=[_summary_out(s) for s in summaries],
     )
+
+
+async def _vouched_participant(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> bool:
+    """Whether ``identity`` is live in ``room_name`` with a management-chosen identity."""
+    try:
+        async with livekit_errors("get participant"):
+            info = await lkapi.room.get_participant(
+                api.RoomParticipantIdentity(room=room_name, identity=identity)
+            )
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return trusted_with_history(dict(info.attributes))
