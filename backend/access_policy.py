@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from livekit import api
 from starlette.requests import HTTPConnection
 
@@ -225,6 +226,32 @@ AgentCaller = Annotated[Caller, Depends(agent_caller)]
 AnonymousCaller = Annotated[Caller, Depends(anonymous_caller)]
 LiveKitCaller = Annotated[Caller, Depends(livekit_caller)]
 MeetingBaasCaller = Annotated[Caller, Depends(meeting_baas_caller)]
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    path: str
+    methods: frozenset[str]
+    kinds: frozenset[CallerKind]
+
+
+def route_policies(app: FastAPI) -> list[RoutePolicy]:
+    """Every API and WebSocket route of ``app`` with the caller kinds it declares (empty:
+    none, which tests/security/test_policy_routes.py refuses). FastAPI's own documentation
+    routes and static mounts are not API routes and are not listed."""
+    found: list[RoutePolicy] = []
+    for route in app.routes:
+        # FastAPI keeps included routers as branches that expand into route contexts.
+        expand = getattr(route, "effective_route_contexts", None)
+        for ctx in expand() if expand is not None else [route]:
+            original = getattr(ctx, "original_route", ctx)
+            if not isinstance(original, APIRoute | APIWebSocketRoute):
+                continue
+            dependant = getattr(ctx, "dependant", None) or original.dependant
+            methods = frozenset(getattr(ctx, "methods", None) or {"WEBSOCKET"})
+            path = getattr(ctx, "path", "") or original.path
+            found.append(RoutePolicy(path, methods, frozenset(declared_kinds(dependant))))
+    return found
 
 
 def declared_kinds(dependant: Any) -> set[CallerKind]:
