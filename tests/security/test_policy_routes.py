@@ -102,33 +102,35 @@ async def test_management_routes_refuse_missing_and_invented_keys(tmp_path: Path
             assert ok.status_code < 500 or ok.json()["error"]["code"] == "upstream_error"
 
 
-@pytest.mark.parametrize(
-    "client_host,headers",
-    [
-        ("203.0.113.7", {}),
-        ("10.0.0.5", {}),
-        ("::ffff:198.51.100.1", {}),
-        ("127.0.0.1", {"X-Forwarded-For": "198.51.100.9"}),
-        ("127.0.0.1", {"X-Forwarded-For": "127.0.0.1, 198.51.100.9"}),
-        ("127.0.0.1", {"X-Real-IP": "198.51.100.9"}),
-        ("127.0.0.1", {"Forwarded": 'for="[2001:db8::1]";proto=https'}),
-    ],
-)
-async def test_keyless_development_answers_loopback_only(
-    tmp_path: Path, client_host: str, headers: dict[str, str]
-) -> None:
-    async with running_app(make_settings(tmp_path), client_host=client_host) as c:
-        for method, path in MANAGEMENT_CALLS[:3] + MANAGEMENT_CALLS[8:10]:
-            resp = await c.request(method, path, headers=headers, json={})
-            _assert_refused(resp)
-            assert "loopback" in resp.json()["error"]["message"]
+REMOTE = [
+    ("203.0.113.7", {}),
+    ("10.0.0.5", {}),
+    ("::ffff:198.51.100.1", {}),
+    ("127.0.0.1", {"X-Forwarded-For": "198.51.100.9"}),
+    ("127.0.0.1", {"X-Forwarded-For": "127.0.0.1, 198.51.100.9"}),
+    ("127.0.0.1", {"X-Real-IP": "198.51.100.9"}),
+    ("127.0.0.1", {"Forwarded": 'for="[2001:db8::1]";proto=https'}),
+]
 
 
-async def test_keyless_development_is_open_on_loopback(tmp_path: Path) -> None:
-    for host in ("127.0.0.1", "::1"):
-        async with running_app(make_settings(tmp_path), client_host=host) as c:
-            resp = await c.get("/api/sessions", headers={"X-Forwarded-For": "127.0.0.1"})
-            assert resp.status_code == 200, resp.text
+def _from(c: httpx.AsyncClient, host: str) -> httpx.AsyncClient:
+    """Another client on the same running app, from another address."""
+    transport = httpx.ASGITransport(app=c.app, client=(host, 40000))  # type: ignore[attr-defined]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_keyless_development_answers_loopback_only(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as local:
+        for host, headers in REMOTE:
+            async with _from(local, host) as c:
+                for method, path in MANAGEMENT_CALLS[:3] + MANAGEMENT_CALLS[8:10]:
+                    resp = await c.request(method, path, headers=headers, json={})
+                    _assert_refused(resp)
+                    assert "loopback" in resp.json()["error"]["message"]
+        for host in ("127.0.0.1", "::1"):
+            async with _from(local, host) as c:
+                resp = await c.get("/api/sessions", headers={"X-Forwarded-For": "127.0.0.1"})
+                assert resp.status_code == 200, resp.text
 
 
 async def test_production_management_never_open(tmp_path: Path) -> None:
