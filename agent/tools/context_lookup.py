@@ -48,20 +48,20 @@ def linked_participant(context: RunContext) -> tuple[str, dict[str, str]] | None
     return participant.identity, dict(participant.attributes)
 
 
-def vouched_identity(linked: tuple[str, dict[str, str]] | None) -> str | None:
-    """The linked identity, if the backend says a management caller chose it."""
-    if linked is None or not trusted_with_history(linked[1]):
-        return None
-    return linked[0]
-
-
-async def fetch_context(env: ToolEnv, scope: str, participant: str | None = None) -> dict[str, Any]:
-    """``participant`` must be an identity the backend vouched for (``vouched_identity``)."""
+async def fetch_context(
+    env: ToolEnv, scope: str, linked: tuple[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Ask for this room's context, or the linked participant's when the backend vouched
+    for that identity (its signed ``parley.caller`` attribute); the backend re-checks
+    both against the live participant, so this side only avoids asking in vain."""
     if not env.backend_url or not env.agent_token:
         raise ContextError(_UNAVAILABLE, "backend URL or agent token not configured")
     params: dict[str, str] = {"limit": "20", "room_name": env.room_name}
-    if scope == "participant" and participant:
-        params["participant_identity"] = participant
+    if linked is not None:
+        identity, attributes = linked
+        params["participant_identity"] = identity
+        if scope == "participant" and trusted_with_history(attributes):
+            params["about"] = "participant"
     try:
         async with asyncio.timeout(env.timeout_s):
             response = await env.http.get(
@@ -108,7 +108,7 @@ def make_lookup_context_tool(env: ToolEnv) -> FunctionTool:
         """
         scope = "room" if about == "room" else "participant"
         try:
-            body = await fetch_context(env, scope, vouched_identity(linked_participant(context)))
+            body = await fetch_context(env, scope, linked_participant(context))
         except ContextError as exc:
             return spoken_failure(context, exc.spoken, exc.reason, "lookup_context")
         text = render_context(body)

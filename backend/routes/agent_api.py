@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from livekit import api
@@ -129,26 +129,35 @@ async def get_context(
     request: Request,
     room_name: str = Query(pattern=NAME_PATTERN, description="The room the agent runs in"),
     participant_identity: str | None = Query(
-        None,
-        pattern=NAME_PATTERN,
-        description="The participant the agent talks to; widens the look-up to what that "
-        "identity said anywhere, only when a management caller chose the identity",
+        None, pattern=r"^[^\x00-\x1f]{1,256}$", description="The participant the agent talks to"
+    ),
+    about: Literal["room", "participant"] = Query(
+        "room", description="participant: what that identity said anywhere (if vouched for)"
     ),
     limit: int = Query(50, ge=1, le=500),
 ) -> ContextOut:
-    """Context for a room (its last turns, across sessions), or for a participant of it.
+    """Context for the agent's room (its last turns, across sessions) or its participant.
 
-    The participant's history is returned only when the backend vouched for the identity:
-    the live participant's ``parley.caller`` attribute (signed into its token by this
-    backend) says a management caller chose it. Anyone else (anonymous, token-key, or a
-    participant not in the room) gets that room's turns only, whatever the agent asks for,
-    so a confused or prompt-injected agent cannot read another person's conversations.
+    With ``participant_identity`` the backend asks LiveKit for that live participant of
+    ``room_name``: one that is not there gets nothing at all, and a participant-wide
+    look-up is answered only when its ``parley.caller`` attribute (signed into its token
+    by this backend) says a management caller chose the identity. Anyone else sees that
+    room's turns only, whatever the agent asks for, so a confused or prompt-injected agent
+    cannot read another person's (or another room's) conversations back.
     """
     engine = request.app.state.engine
-    scoped = participant_identity is not None and await _vouched_participant(
-        request.app.state.livekit, room_name, participant_identity
-    )
-    if scoped:
+    scope = "room"
+    if participant_identity is not None:
+        attributes = await _live_participant(
+            request.app.state.livekit, room_name, participant_identity
+        )
+        if attributes is None:
+            scope = "none"
+        elif about == "participant" and trusted_with_history(attributes):
+            scope = "participant"
+    rows: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
+    if scope == "participant":
         assert participant_identity is not None
         rows = await history_store.participant_turns(engine, participant_identity, limit=limit)
         session_ids = await history_store.sessions_of_participant(
@@ -157,25 +166,24 @@ async def get_context(
         summaries = await history_store.recent_summaries(
             engine, room_name=None, session_ids=session_ids, limit=5
         )
-    else:
+    elif scope == "room":
         rows = await history_store.room_transcript(engine, room_name, limit=limit)
         summaries = await history_store.recent_summaries(
             engine, room_name=room_name, session_ids=None, limit=5
         )
-    logger.info(
-        "context look-up",
-        extra={"room": room_name, "scope": "participant" if scoped else "room"},
-    )
+    logger.info("context look-up", extra={"room": room_name, "scope": scope})
     return ContextOut(
         room_name=room_name,
-        participant_identity=participant_identity if scoped else None,
+        participant_identity=participant_identity if scope == "participant" else None,
         turns=[turn_out(r) for r in rows],
         summaries=[_summary_out(s) for s in summaries],
     )
 
 
-async def _vouched_participant(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> bool:
-    """Whether ``identity`` is live in ``room_name`` with a management-chosen identity."""
+async def _live_participant(
+    lkapi: api.LiveKitAPI, room_name: str, identity: str
+) -> dict[str, str] | None:
+    """The attributes of ``identity`` in ``room_name`` right now, or None if not there."""
     try:
         async with livekit_errors("get participant"):
             info = await lkapi.room.get_participant(
@@ -183,6 +191,6 @@ async def _vouched_participant(lkapi: api.LiveKitAPI, room_name: str, identity: 
             )
     except ApiError as exc:
         if exc.status == 404:
-            return False
+            return None
         raise
-    return trusted_with_history(dict(info.attributes))
+    return dict(info.attributes)
