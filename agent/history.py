@@ -86,7 +86,7 @@ class UploadStats:
 
 def backoff_delay(attempt: int, initial: float, cap: float) -> float:
     """Exponential backoff with full jitter in [delay/2, delay], capped at ``cap``."""
-    delay = min(cap, initial * (2 ** max(0, attempt - 1)))
+    delay = min(cap, initial * (2.0 ** max(0, attempt - 1)))
     return delay / 2 + random.random() * delay / 2
 
 
@@ -382,7 +382,7 @@ class HistoryRecorder:
         if ended is not None and started is not None and ended < started:
             ended = None
         latency = latency_parts(metrics)
-        body = {
+        body: dict[str, Any] = {
             "turn_id": f"{self.job_id}:{item.id}"[:200],
             "room_name": self.room_name,
             "job_id": self.job_id[:64],
@@ -405,7 +405,7 @@ class HistoryRecorder:
 
     def post_summary(self, text: str, data: dict[str, Any] | None = None) -> None:
         """Queue the session summary (idempotent per job)."""
-        body = {
+        body: dict[str, Any] = {
             "summary_id": f"{self.job_id}:session-summary"[:200],
             "room_name": self.room_name,
             "job_id": self.job_id[:64],

@@ -80,7 +80,7 @@ class TurnLatencyTracker:
 
     def _on_item(self, event: ConversationItemAddedEvent) -> None:
         item = event.item
-        if getattr(item, "type", None) != "message":
+        if not isinstance(item, ChatMessage):
             return
         if item.role == "user":
             self._last_user = item

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import httpx
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
+from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from parley_agent.conversation import AGENT_CLASSES, build_agent, build_instructions
@@ -141,9 +142,9 @@ def _session_for(ctx: JobContext, config: AgentConfig) -> tuple[AgentSession, Se
     tracker = TurnLatencyTracker(room=ctx.room.name, job_id=ctx.job.id)
     state = SessionState(config, plan, tracker, ctx.room.name, ctx.job.id)
     session: AgentSession = AgentSession(
-        stt=providers.stt,
+        stt=providers.stt or NOT_GIVEN,
         llm=providers.llm,
-        tts=providers.tts,
+        tts=providers.tts or NOT_GIVEN,
         vad=vad,
         **session_turn_options(settings, has_stt=providers.stt is not None),
         userdata=state,
