@@ -11,9 +11,9 @@ from livekit.agents import AgentSession, llm
 from parley_agent.meeting.agent import MeetingAgent
 from parley_agent.tools import ToolEnv, build_tools
 from parley_common.agent_config import AgentConfig
-from tests.agent.meeting.fake_llm import (
-    FakeLLM,
+from tests.fakes.rule_llm import (
     Reply,
+    RuleLLM,
     last_is_tool_output,
     last_tool_output,
     last_user_text,
@@ -58,11 +58,11 @@ def _rules() -> list:
 
 
 @pytest.fixture
-async def meeting() -> AsyncIterator[tuple[AgentSession, MeetingAgent, FakeLLM]]:
+async def meeting() -> AsyncIterator[tuple[AgentSession, MeetingAgent, RuleLLM]]:
     config = AgentConfig(mode="meeting", tools=["meeting_transcript", "end_conversation"])
     async with httpx.AsyncClient() as http:
         agent = MeetingAgent(config, tools=build_tools(config, ToolEnv(http=http)))
-        fake = FakeLLM(_rules(), default="I am not sure.")
+        fake = RuleLLM(_rules(), default="I am not sure.")
         async with AgentSession(llm=fake) as session:
             await session.start(agent)
             for speaker, text in MEETING:
@@ -152,7 +152,7 @@ async def test_agent_words_are_recorded_as_agent(meeting) -> None:
 async def test_extractive_answers_quote_the_transcript_without_the_model() -> None:
     config = AgentConfig(mode="meeting")
     agent = MeetingAgent(config, answers="extractive")
-    fake = FakeLLM(default="Ben said we should spend more.")  # would misquote
+    fake = RuleLLM(default="Ben said we should spend more.")  # would misquote
     async with AgentSession(llm=fake) as session:
         await session.start(agent)
         for speaker, text in MEETING:
@@ -179,6 +179,6 @@ async def test_auto_answers_quote_with_the_embedded_model(chain, extractive: boo
 
     plan = SimpleNamespace(llm=SimpleNamespace(chain=chain))
     agent = MeetingAgent(AgentConfig(mode="meeting"), answers="auto")
-    async with AgentSession(llm=FakeLLM(), userdata=SimpleNamespace(plan=plan)) as session:
+    async with AgentSession(llm=RuleLLM(), userdata=SimpleNamespace(plan=plan)) as session:
         await session.start(agent)
         assert agent.copilot.extractive is extractive
