@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from livekit.agents import AgentSession, ConversationItemAddedEvent, JobContext
-from livekit.agents.llm import ChatItem, ChatMessage
+from livekit.agents.llm import ChatMessage
 
 from parley_agent.latency import latency_parts
 from parley_agent.settings import AgentSettings
@@ -91,7 +91,7 @@ class UploadStats:
 
 def backoff_delay(attempt: int, initial: float, cap: float) -> float:
     """Exponential backoff with full jitter in [delay/2, delay], capped at ``cap``."""
-    delay = min(cap, initial * (2 ** max(0, attempt - 1)))
+    delay = min(cap, initial * (2.0 ** max(0, attempt - 1)))
     return delay / 2 + random.random() * delay / 2
 
 
@@ -370,7 +370,7 @@ class HistoryRecorder:
     def _ids(self) -> dict[str, Any]:
         return {"room": self.room_name, "job_id": self.job_id}
 
-    def _record(self, item: ChatItem) -> None:
+    def _record(self, item: object) -> None:
         if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
             return
         text = (item.text_content or "").strip()
@@ -378,13 +378,13 @@ class HistoryRecorder:
             return
         role = "agent" if item.role == "assistant" else "user"
         speaker = (self.agent_identity() if role == "agent" else self.user_identity()) or role
-        metrics = dict(item.metrics or {})
+        metrics: dict[str, Any] = dict(item.metrics or {})
         started = metrics.get("started_speaking_at") or item.created_at
         ended = metrics.get("stopped_speaking_at")
         if ended is not None and started is not None and ended < started:
             ended = None
         latency = latency_parts(metrics) or None
-        body = {
+        body: dict[str, Any] = {
             "turn_id": f"{self.job_id}:{item.id}"[:200],
             "room_name": self.room_name,
             "job_id": self.job_id[:64],
@@ -407,7 +407,7 @@ class HistoryRecorder:
 
     def post_summary(self, text: str, data: dict[str, Any] | None = None) -> None:
         """Queue the session summary (one per job: the key is the job's)."""
-        body = {
+        body: dict[str, Any] = {
             "summary_id": f"{self.job_id}:session-summary"[:200],
             "room_name": self.room_name,
             "job_id": self.job_id[:64],

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
+from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
@@ -160,9 +161,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     # 3. Turn handling and the session; latency logged and provider errors handled per turn.
     session: AgentSession = AgentSession(
-        stt=providers.stt,
+        stt=providers.stt or NOT_GIVEN,
         llm=providers.llm,
-        tts=providers.tts,
+        tts=providers.tts or NOT_GIVEN,
         vad=vad,
         **session_turn_options(settings, has_stt=providers.stt is not None),
         # Three unrecoverable provider errors in a row end the session (framework rule);
