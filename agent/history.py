@@ -39,7 +39,6 @@ logger = logging.getLogger("parley.history")
 
 TURNS_PATH = "/api/agent/turns"
 SUMMARIES_PATH = "/api/agent/summaries"
-DEFAULT_SPOOL_DIR = Path(__file__).resolve().parent.parent / "data" / "history-spool"
 
 # ChatMessage.metrics key -> the backend's latency part name.
 _LATENCY_KEYS = {
@@ -63,7 +62,7 @@ class HistoryOptions:
     max_backoff: float = 10.0
     request_timeout: float = 5.0
     flush_timeout: float = 6.0  # at job end; the framework allows ~10 s for shutdown
-    spool_dir: Path | None = DEFAULT_SPOOL_DIR
+    spool_dir: Path | None = None  # None: no spool (attach_history passes the settings')
 
 
 @dataclass
@@ -448,10 +447,11 @@ def attach_history(session: Any, ctx: Any, config: Any) -> HistoryRecorder:
 
     settings = get_settings()
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
-    spool = Path(settings.history_spool_dir) if settings.history_spool_dir else DEFAULT_SPOOL_DIR
     uploader = HistoryUploader(
         HistoryOptions(
-            backend_url=settings.backend_url, agent_token=settings.agent_token, spool_dir=spool
+            backend_url=settings.backend_url,
+            agent_token=settings.agent_token,
+            spool_dir=settings.spool_dir,
         ),
         log_extra=ids,
     )

@@ -19,7 +19,6 @@ from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.providers.factory import (
-    CACHE_DIR,
     build_providers,
     check_requirements,
     preload_local_models,
@@ -192,7 +191,7 @@ def _start_embedded_llm() -> None:
         gguf=settings.llm_gguf,
         threads=settings.llm_threads,
         ctx=settings.llm_ctx,
-        cache_dir=CACHE_DIR / "llm",
+        cache_dir=settings.model_cache_dir / "llm",
     )
     os.environ[LOCAL_LLM_URL_ENV] = url
     warm_prompt_cache(url, build_instructions(AgentConfig()))
