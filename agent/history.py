@@ -52,7 +52,6 @@ logger = logging.getLogger("parley.history")
 
 TURNS_PATH = "/api/agent/turns"
 SUMMARIES_PATH = "/api/agent/summaries"
-DEFAULT_SPOOL_DIR = Path(__file__).resolve().parent.parent / "data" / "history-spool"
 
 _MAX_TEXT = 20_000
 
@@ -68,7 +67,7 @@ class HistoryOptions:
     flush_timeout: float = 6.0  # at job end; the framework allows ~10 s for shutdown
     # Of that, the agent's own summary may take this long (a model writing it).
     summary_timeout: float = 5.0
-    spool_dir: Path | None = DEFAULT_SPOOL_DIR
+    spool_dir: Path | None = None  # None: no spool (attach_history passes the settings')
 
 
 @dataclass
@@ -474,10 +473,11 @@ def attach_history(
     from the turn counts is posted, if anything was said.
     """
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
-    spool = Path(settings.history_spool_dir) if settings.history_spool_dir else DEFAULT_SPOOL_DIR
     uploader = HistoryUploader(
         HistoryOptions(
-            backend_url=settings.backend_url, agent_token=settings.agent_token, spool_dir=spool
+            backend_url=settings.backend_url,
+            agent_token=settings.agent_token,
+            spool_dir=settings.spool_dir,
         ),
         log_extra=ids,
     )

@@ -34,7 +34,6 @@ from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.providers.factory import (
-    CACHE_DIR,
     Providers,
     build_providers,
     check_requirements,
@@ -221,7 +220,7 @@ def start_embedded_llm() -> None:
         gguf=settings.llm_gguf,
         threads=settings.llm_threads,
         ctx=settings.llm_ctx,
-        cache_dir=CACHE_DIR / "llm",
+        cache_dir=settings.model_cache_dir / "llm",
     )
     os.environ[LOCAL_LLM_URL_ENV] = url
     warm_prompt_cache(url, build_instructions(AgentConfig()))

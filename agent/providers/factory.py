@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from livekit.agents import llm as lk_llm
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("parley.providers")
 
-CACHE_DIR = Path.home() / ".cache" / "parley" / "models"
-
 _load_lock = threading.Lock()
 _whisper: tuple[WhisperModel, ResolvedModel] | None = None
 _piper: tuple[PiperVoice, ResolvedModel] | None = None
@@ -61,7 +58,10 @@ def piper_voice(settings: AgentSettings) -> tuple[PiperVoice, ResolvedModel]:
             from parley_agent.providers.piper_tts import load_piper
 
             resolved = resolve_piper(settings.piper_voice)
-            _piper = (load_piper(resolved, download_dir=CACHE_DIR / "piper"), resolved)
+            _piper = (
+                load_piper(resolved, download_dir=settings.model_cache_dir / "piper"),
+                resolved,
+            )
         return _piper
 
 
@@ -194,7 +194,7 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
                 gguf=settings.llm_gguf,
                 threads=settings.llm_threads,
                 ctx=settings.llm_ctx,
-                cache_dir=CACHE_DIR / "llm",
+                cache_dir=settings.model_cache_dir / "llm",
             )
     else:
         raise ModelUnavailableError(f"unknown LLM provider {name}")
