@@ -90,7 +90,8 @@ def _key_id(key: str) -> str:
 
 
 def _settings(conn: HTTPConnection) -> BackendSettings:
-    return conn.app.state.settings
+    settings: BackendSettings = conn.app.state.settings
+    return settings
 
 
 def _unauthorized(message: str = "a valid API key is required") -> ApiError:

@@ -37,4 +37,4 @@ def is_meeting_room(room_name: str) -> bool:
 def trusted_with_history(attributes: dict[str, str] | None) -> bool:
     """Whether a participant's identity was chosen by a management caller (and so may be
     used to look up what that identity said elsewhere). Anything else sees its own room."""
-    return bool(attributes) and attributes.get(CALLER_ATTRIBUTE) == CALLER_MANAGEMENT
+    return attributes is not None and attributes.get(CALLER_ATTRIBUTE) == CALLER_MANAGEMENT
