@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
+import pytest
 from livekit.agents import (
     AgentSession,
     APIConnectOptions,
+    ConversationItemAddedEvent,
     RunContext,
     UserInputTranscribedEvent,
     function_tool,
@@ -19,12 +22,11 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from parley_agent.conversation import (
     LANGUAGE_RULE,
     ConversationAgent,
-    build_agent,
     build_instructions,
     language_hint,
 )
 from parley_agent.error_policy import APOLOGY, ErrorPolicy
-from parley_agent.latency import TurnLatencyTracker, turn_tracker
+from parley_agent.latency import TurnLatencyTracker
 from parley_common.agent_config import AgentConfig
 from tests.fakes.scripted_llm import Fail, ScriptedLLM, ToolCall
 
@@ -125,7 +127,7 @@ async def test_extra_tools_and_instructions_are_accepted() -> None:
         """Answer pong."""
         return "pong"
 
-    agent = build_agent(AgentConfig(), tools=[ping], extra_instructions="Be terse.")
+    agent = ConversationAgent(AgentConfig(), tools=[ping], extra_instructions="Be terse.")
     assert "Be terse." in agent.instructions
     assert any(getattr(t, "id", None) == "ping" for t in agent.tools)
 
@@ -165,15 +167,39 @@ async def test_fallback_adapter_switches_to_second_llm() -> None:
     assert primary.calls and secondary.calls
 
 
-async def test_latency_tracker_records_turns_and_notifies() -> None:
-    got = []
+async def test_latency_tracker_logs_one_line_per_reply(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="parley.latency")
     async with _session(ScriptedLLM(["Sure."])) as session:
-        tracker = TurnLatencyTracker(room="room-1", job_id="job-1").attach(session)
-        tracker.subscribe(got.append)
+        TurnLatencyTracker(room="room-1", job_id="job-1").attach(session)
         await session.start(ConversationAgent(AgentConfig(greeting="Hello.")))
         await session.run(user_input="Can you help?")
-    assert turn_tracker(session) is tracker
-    texts = [(r.user_text, r.agent_text) for r in tracker.records]
-    assert ("Can you help?", "Sure.") in texts
-    assert got == tracker.records
-    assert all(r.room == "room-1" and r.job_id == "job-1" for r in got)
+    lines = [r for r in caplog.records if r.getMessage() == "turn latency"]
+    # The greeting and the reply; the reply is an LLM turn, so it has an LLM TTFT.
+    assert [r.turn for r in lines] == [0, 1]
+    assert all(r.room == "room-1" and r.job_id == "job-1" for r in lines)
+    assert lines[0].llm_ttft is None and lines[1].llm_ttft is not None
+
+
+def test_latency_pairs_a_reply_with_the_user_turn_before_it() -> None:
+    tracker = TurnLatencyTracker(room="room-1", job_id="job-1")
+    user = llm.ChatMessage(
+        role="user",
+        content=["Can you help?"],
+        metrics={"end_of_turn_delay": 0.31, "transcription_delay": 0.12},
+    )
+    greeting = llm.ChatMessage(role="assistant", content=["Hello."], metrics={})
+    reply = llm.ChatMessage(
+        role="assistant",
+        content=["Sure."],
+        metrics={"llm_node_ttft": 0.2, "tts_node_ttfb": 0.1, "e2e_latency": float("nan")},
+    )
+    tracker._on_item(ConversationItemAddedEvent(item=user))
+    # A fixed sentence (the greeting) committed after the user spoke does not take the turn.
+    assert tracker.record(greeting).end_of_utterance_delay is None
+    record = tracker.record(reply)
+    assert (record.end_of_utterance_delay, record.transcription_delay) == (0.31, 0.12)
+    # NaN is "not measured".
+    assert (record.llm_ttft, record.tts_ttfb, record.e2e_latency) == (0.2, 0.1, None)
+    # The user turn is answered once: a second reply is not paired with it.
+    assert tracker.record(reply).end_of_utterance_delay is None
+    assert record.turn_index == 1

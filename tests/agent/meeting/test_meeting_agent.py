@@ -9,6 +9,7 @@ import pytest
 from livekit.agents import AgentSession, llm
 
 from parley_agent.meeting.agent import MeetingAgent
+from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.tools import ToolEnv, build_tools
 from parley_common.agent_config import AgentConfig
 from tests.fakes.rule_llm import (
@@ -60,8 +61,11 @@ def _rules() -> list:
 @pytest.fixture
 async def meeting() -> AsyncIterator[tuple[AgentSession, MeetingAgent, RuleLLM]]:
     config = AgentConfig(mode="meeting", tools=["meeting_transcript", "end_conversation"])
+    # As the worker assembles it: the transcript tool reads the meeting's own transcript.
+    meeting = MeetingRuntime(config.agent_display_name)
     async with httpx.AsyncClient() as http:
-        agent = MeetingAgent(config, tools=build_tools(config, ToolEnv(http=http)))
+        tools = build_tools(config, ToolEnv(http=http, transcript=meeting.store))
+        agent = MeetingAgent(config, tools=tools, runtime=meeting)
         fake = RuleLLM(_rules(), default="I am not sure.")
         async with AgentSession(llm=fake) as session:
             await session.start(agent)
@@ -171,14 +175,9 @@ async def test_extractive_answers_quote_the_transcript_without_the_model() -> No
         assert len(fake.requests) == 1
 
 
-@pytest.mark.parametrize(
-    ("chain", "extractive"), [(("llama.cpp",), True), (("openai", "llama.cpp"), False)]
-)
-async def test_auto_answers_quote_with_the_embedded_model(chain, extractive: bool) -> None:
-    from types import SimpleNamespace
-
-    plan = SimpleNamespace(llm=SimpleNamespace(chain=chain))
-    agent = MeetingAgent(AgentConfig(mode="meeting"), answers="auto")
-    async with AgentSession(llm=RuleLLM(), userdata=SimpleNamespace(plan=plan)) as session:
+@pytest.mark.parametrize("embedded", [True, False])
+async def test_auto_answers_quote_with_the_embedded_model(embedded: bool) -> None:
+    agent = MeetingAgent(AgentConfig(mode="meeting"), answers="auto", embedded_llm=embedded)
+    async with AgentSession(llm=RuleLLM()) as session:
         await session.start(agent)
-        assert agent.copilot.extractive is extractive
+        assert agent.copilot.extractive is embedded
