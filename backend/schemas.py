@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from parley_backend.validation import NAME_PATTERN, DisplayName, Identity, RoomName
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import ContextOut as ContextOut  # the agent API's reply, re-exported
 from parley_common.wire import SummaryOut, SummaryPost, TurnOut, TurnPost
 
 

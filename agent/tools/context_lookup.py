@@ -16,8 +16,8 @@ from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import FunctionTool, ToolResult
 
 from parley_agent.tools.base import ToolEnv, logger, spoken_failure
-from parley_common.wire import CONTEXT_PATH
 
+CONTEXT_PATH = "/api/agent/context"
 MAX_CHARS = 3000
 
 

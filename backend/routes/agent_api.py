@@ -14,26 +14,20 @@ from parley_backend.observability import Metrics
 from parley_backend.routes.sessions import turn_out
 from parley_backend.schemas import (
     ERROR_RESPONSES,
+    ContextOut,
     ErrorBody,
     SummaryAck,
     SummaryIn,
+    SummaryOut,
     TurnAck,
     TurnIn,
     ts_to_datetime,
 )
 from parley_backend.validation import NAME_PATTERN
-from parley_common.wire import (
-    AGENT_API_PREFIX,
-    CONTEXT_ROUTE,
-    SUMMARIES_ROUTE,
-    TURNS_ROUTE,
-    ContextOut,
-    SummaryOut,
-)
 
 logger = logging.getLogger("parley.backend.agent_api")
 router = APIRouter(
-    prefix=AGENT_API_PREFIX,
+    prefix="/api/agent",
     tags=["agent"],
     dependencies=[Depends(require_agent_token)],
     responses={
@@ -59,7 +53,7 @@ def _summary_out(row: dict[str, Any]) -> SummaryOut:
 
 
 @router.post(
-    TURNS_ROUTE,
+    "/turns",
     response_model=TurnAck,
     status_code=201,
     summary="Record a finished turn (idempotent by turn_id)",
@@ -97,7 +91,7 @@ async def post_turn(request: Request, body: TurnIn, response: Response) -> TurnA
 
 
 @router.post(
-    SUMMARIES_ROUTE,
+    "/summaries",
     response_model=SummaryAck,
     status_code=201,
     summary="Record a session summary (idempotent by summary_id)",
@@ -127,7 +121,7 @@ async def post_summary(request: Request, body: SummaryIn, response: Response) ->
     return SummaryAck(summary=_summary_out(row), duplicate=not inserted)
 
 
-@router.get(CONTEXT_ROUTE, response_model=ContextOut, summary="Recent turns and summaries")
+@router.get("/context", response_model=ContextOut, summary="Recent turns and summaries")
 async def get_context(
     request: Request,
     room_name: str | None = Query(None, pattern=NAME_PATTERN),
