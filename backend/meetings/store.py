@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -153,14 +153,6 @@ async def timeline(engine: AsyncEngine, meeting_id: str) -> list[dict[str, Any]]
     async with engine.connect() as conn:
         result = await conn.execute(query)
         return [{"at": iso(r.at), "kind": r.kind, "data": r.data} for r in result]
-
-
-async def count_events(engine: AsyncEngine, meeting_id: str, kind: str) -> int:
-    query = select(func.count()).where(
-        meeting_events.c.meeting_id == meeting_id, meeting_events.c.kind == kind
-    )
-    async with engine.connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
 
 
 async def add_turn(
