@@ -42,6 +42,7 @@ from livekit.agents import AgentSession, ConversationItemAddedEvent, JobContext
 from livekit.agents.llm import ChatMessage
 from pydantic import ValidationError
 
+from parley_agent.http_clients import async_http_client
 from parley_agent.latency import latency_parts
 from parley_agent.settings import AgentSettings
 from parley_common.agent_config import AgentConfig
@@ -123,7 +124,7 @@ class HistoryUploader:
     def start(self) -> None:
         if self._task is not None:
             return
-        self._http = httpx.AsyncClient(
+        self._http = async_http_client(  # the process's TLS context, not a new one
             base_url=self.options.backend_url.rstrip("/"),
             timeout=self.options.request_timeout,
             headers={"Authorization": f"Bearer {self.options.agent_token}"},

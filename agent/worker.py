@@ -21,8 +21,7 @@ import sys
 from functools import lru_cache
 from typing import Any
 
-import httpx
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, llm, room_io
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
@@ -30,6 +29,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from parley_agent.conversation import ConversationAgent, build_instructions
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
+from parley_agent.http_clients import async_http_client, warm_tls
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.meeting.runtime import MeetingRuntime
@@ -70,7 +70,11 @@ def worker_plan() -> ProviderPlan:
 def prewarm(proc: JobProcess) -> None:
     """Load what every job needs once per process, before a job arrives."""
     proc.userdata["vad"] = load_vad()
+    warm_tls()  # every job's HTTP clients reuse its TLS contexts (parley_agent.http_clients)
     _import_openai_client()
+    # The framework's chat message model builds its pydantic schema on first use, which
+    # would be the session's first instructions update, on the job's loop.
+    llm.ChatContext().add_message(role="system", content="prewarm")
     try:
         preload_local_models(get_settings(), worker_plan())
     except (ModelUnavailableError, ProviderConfigError) as exc:
@@ -177,7 +181,7 @@ async def entrypoint(ctx: JobContext) -> None:
 
     # 4. Tools the room enabled (in meeting mode the transcript tool reads the meeting's).
     meeting = MeetingRuntime(config.agent_display_name) if config.mode == "meeting" else None
-    tool_http = httpx.AsyncClient()
+    tool_http = async_http_client()
     ctx.add_shutdown_callback(tool_http.aclose)
     env = tool_env_from_settings(
         settings, tool_http, ctx.room.name, transcript=meeting.store if meeting else None

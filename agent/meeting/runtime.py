@@ -8,6 +8,7 @@ uploader posts it, as it posts every turn).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -131,7 +132,11 @@ class MeetingRuntime:
         summary = None
         if model is not None:
             summary = await llm_summary(model, self.store)
-        return summary or build_summary(self.store)
+        if summary is not None:
+            return summary
+        # The regular-expression scans of a long transcript take 100+ ms of CPU: in a
+        # thread, on a snapshot, not on the job's event loop.
+        return await asyncio.to_thread(build_summary, self.store.copy())
 
     async def finish(self, model: llm.LLM | None = None) -> MeetingSummary:
         """Stop the ask queue and build the summary (never raises for the model)."""

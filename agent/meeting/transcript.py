@@ -61,6 +61,12 @@ class TranscriptStore:
         self._segments.append(segment)
         return segment
 
+    def copy(self) -> TranscriptStore:
+        """A snapshot to read off the event loop while this one keeps growing."""
+        snapshot = TranscriptStore(max_segments=self._segments.maxlen or len(self._segments))
+        snapshot._segments.extend(self._segments)
+        return snapshot
+
     @property
     def segments(self) -> list[Segment]:
         return list(self._segments)

@@ -15,8 +15,8 @@ from livekit.agents import llm as lk_llm
 from livekit.agents import stt as lk_stt
 from livekit.agents import tts as lk_tts
 from livekit.agents import vad as lk_vad
-from livekit.agents.types import NOT_GIVEN
 
+from parley_agent.http_clients import openai_client
 from parley_agent.providers import selection as sel
 from parley_agent.providers.clause_tokenizer import ClauseTokenizer
 from parley_agent.providers.espeak_tts import EspeakTTS
@@ -170,10 +170,15 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
     from livekit.plugins import openai
 
     if name == sel.OPENAI_LLM:
+        if not settings.openai_api_key:
+            return openai.LLM(model=settings.openai_llm_model, api_key="")  # its clear error
         return openai.LLM(
             model=settings.openai_llm_model,
-            api_key=settings.openai_api_key or "",  # "" raises the plugin's clear error
-            **_openai_base(settings),
+            client=openai_client(
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url or None,
+                max_retries=0,  # the plugin's default
+            ),
         )
     if name == sel.REALTIME:
         return openai.realtime.RealtimeModel(
@@ -200,11 +205,15 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
         raise ModelUnavailableError(f"unknown LLM provider {name}")
     return openai.LLM(
         model=settings.llm_model,
-        base_url=url if url is not None else NOT_GIVEN,
-        api_key=settings.llm_api_key or "not-needed",
+        # The shared TLS context: building the plugin's own client costs an SSLContext on
+        # the job's event loop (parley_agent.http_clients).
+        client=openai_client(
+            api_key=settings.llm_api_key or "not-needed",
+            base_url=url,
+            max_retries=0,  # the FallbackAdapter / session retry; the SDK's own hides errors
+        ),
         temperature=0.3,  # small local models ramble at the default temperature
         max_completion_tokens=settings.llm_max_tokens,
-        max_retries=0,  # the FallbackAdapter / session retry; the SDK's own retry hides errors
     )
 
 
