@@ -21,7 +21,16 @@ import sys
 from functools import lru_cache
 from typing import Any
 
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, llm, room_io
+from livekit.agents import (
+    AgentServer,
+    AgentSession,
+    JobContext,
+    JobProcess,
+    cli,
+    llm,
+    room_io,
+    tokenize,
+)
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
@@ -75,6 +84,9 @@ def prewarm(proc: JobProcess) -> None:
     # The framework's chat message model builds its pydantic schema on first use, which
     # would be the session's first instructions update, on the job's loop.
     llm.ChatContext().add_message(role="system", content="prewarm")
+    # The transcript synchronizer's hyphenator builds its pattern tree on first use: some
+    # thousands of regular-expression calls (~140 ms) on the job's loop at the first reply.
+    tokenize.basic.hyphenate_word("prewarm")
     try:
         preload_local_models(get_settings(), worker_plan())
     except (ModelUnavailableError, ProviderConfigError) as exc:

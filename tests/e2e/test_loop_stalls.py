@@ -3,7 +3,8 @@
 The framework's loop monitor (``livekit.agents.telemetry.loop_monitor``) logs
 ``event loop blocked for <n>ms ... ; synchronous work on the agent loop ...`` from the
 ``livekit.agents`` logger when a job loop's heartbeat fires 100 ms late. It used to fire at
-the start of every job (an ``ssl.SSLContext`` built per HTTP client) and in meeting mode.
+the start of every job (an ``ssl.SSLContext`` built per HTTP client) and at the first reply
+(the transcript synchronizer's hyphenator, thousands of regular-expression calls).
 
 Wall-clock lateness alone is not a sound assertion on a loaded 2-core machine: a job process
 that gets half a core turns 60 ms of work into a 120 ms stall. The monitor also records the
@@ -54,6 +55,7 @@ KNOWN_OFFENDERS = (
     "re/_parser.py",
     "sre_compile",
     "sre_parse",
+    "_get_hyphenator",  # the framework's hyphenator, built lazily (regular expressions)
 )
 
 
