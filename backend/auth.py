@@ -7,7 +7,6 @@ send ``X-API-Key`` and/or ``Authorization: Bearer``; either one matching is enou
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from fastapi import Request
@@ -64,23 +63,3 @@ async def require_token_caller(request: Request) -> None:
     allowed = settings.token_key_set
     if not allowed or not _matches(presented_keys(request), allowed):
         raise ApiError(401, "unauthorized", "a valid API key is required", headers=_CHALLENGE)
-
-
-def client_key(request: Request) -> str:
-    """Who a token request counts against for rate limiting.
-
-    Its (already verified) API key when the endpoint requires one, else its address: on an
-    open endpoint keys are not checked, and counting by them would let a caller dodge the
-    limit by inventing keys. Keys are hashed so the limiter never holds a secret.
-    """
-    settings: BackendSettings = request.app.state.settings
-    keys = presented_keys(request)
-    if keys and not settings.token_endpoint_open:
-        return "key:" + hashlib.sha256(keys[0].encode()).hexdigest()[:24]
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",", 1)[0].strip()
-        if first:
-            return "ip:" + first[:64]
-    host = request.client.host if request.client else "unknown"
-    return "ip:" + host
