@@ -30,6 +30,9 @@ from parley_backend.settings import BackendSettings
 
 logger = logging.getLogger("parley.backend.rate_limit")
 
+# After a failed call to Redis, the next attempt waits this long (per-process meanwhile).
+RETRY_STORE_AFTER_S = 1.0
+
 
 class Limiter(Protocol):
     async def check(self, client: str) -> float:
@@ -137,14 +140,18 @@ class RedisTokenBucketLimiter:
         # Used only while Redis is unreachable: a limit per process beats none at all.
         self._fallback = TokenBucketLimiter(rate_per_second, burst)
         self._failing = False
+        self._retry_at = 0.0
 
     async def check(self, client: str) -> float:
+        if self._failing and time.monotonic() < self._retry_at:
+            return self._fallback.acquire(client)  # do not pay a timeout on every request
         try:
             wait = float(await self._script(keys=[self.prefix + client], args=self._args))
         except Exception as exc:  # redis errors, timeouts, OSError: degrade, never 500
             if not self._failing:
                 logger.warning("rate limit store unavailable, limiting per process: %s", exc)
                 self._failing = True
+            self._retry_at = time.monotonic() + RETRY_STORE_AFTER_S
             return self._fallback.acquire(client)
         if self._failing:
             logger.info("rate limit store reachable again")
