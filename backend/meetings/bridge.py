@@ -329,8 +329,10 @@ class MeetingBridge:
 
     async def _rejoin(self, old: rtc.Room, reason: str) -> None:
         """Back into the room after an eviction, unless the room itself is gone."""
-        await self._event("bridge.evicted", {"reason": reason})
         self._drop_room(old)
+        with contextlib.suppress(Exception):  # frees the SDK's side of the dead connection
+            await old.disconnect()
+        await self._event("bridge.evicted", {"reason": reason})
         for attempt, delay in enumerate(_backoff(REJOIN_DELAYS_S)):
             if self._closed:
                 return
