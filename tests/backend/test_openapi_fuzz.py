@@ -179,3 +179,5 @@ def test_openapi_fuzz_has_no_server_errors(
     assert summary["failures"] == [] and cases["with_failures"] == 0 and cases["errored"] == 0
     assert cases["generated"] >= 1000, "the fuzzer should exercise the API thoroughly"
     assert summary["operations"]["tested"] >= 18
+    # The stateful phase ran: links were followed, writes read back.
+    assert summary["phases"]["stateful"]["status"] == "success", summary["phases"]
