@@ -19,7 +19,7 @@ import datetime
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -618,7 +618,7 @@ def _reason_name(reason: Any) -> str:
         return str(reason)
 
 
-def _backoff(delays: tuple[float, ...]) -> Any:
+def _backoff(delays: tuple[float, ...]) -> Iterator[float]:
     """The delays, then the last one for ever."""
     yield from delays
     while True:

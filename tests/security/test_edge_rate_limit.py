@@ -6,9 +6,10 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -59,7 +60,9 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         proc.wait(10)
 
 
-async def _codes(c, n: int, headers_for) -> list[int]:
+async def _codes(
+    c: httpx.AsyncClient, n: int, headers_for: Callable[[int], dict[str, str]]
+) -> list[int]:
     return [
         (await c.post("/api/token", json={}, headers=headers_for(i))).status_code for i in range(n)
     ]
