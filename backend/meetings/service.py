@@ -429,23 +429,25 @@ class MeetingService:
         row = await store.get_meeting(self.engine, meeting_id)
         if row is None:
             return "unchanged"
+        final = row["status"] in store.FINAL_STATUSES
+        if row.get("bot_status") == code and not final:
+            return "unchanged"
         status = meeting_status_for(code)
         last_at = await store.last_status_time(self.engine, meeting_id)
         older = at is not None and last_at is not None and at < last_at
         backwards = status is not None and (
             _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(row["status"], 0)
-            or row["status"] in store.FINAL_STATUSES
         )
-        if older or backwards:
-            await store.add_event(
-                self.engine,
-                meeting_id,
-                "bot.status_stale",
-                {"status": code, "source": source, "current": row["status"]},
-            )
+        if final or older or backwards:
+            # Our own polls lag behind the socket (in_call) every 2 s: not worth a row each.
+            if source != "poll":
+                await store.add_event(
+                    self.engine,
+                    meeting_id,
+                    "bot.status_stale",
+                    {"status": code, "source": source, "current": row["status"]},
+                )
             return "stale"
-        if row.get("bot_status") == code:
-            return "unchanged"
         data: dict[str, Any] = {"status": code, "source": source}
         if at is not None:
             data["at"] = at.isoformat()
