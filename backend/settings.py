@@ -68,6 +68,16 @@ class BackendSettings(BaseSettings):
     )
     # Named presets: a JSON object {"name": {agent_config fields}}; empty = the built-ins.
     agent_presets: str = Field(default="", alias="PARLEY_AGENT_PRESETS")
+    # Shared rate-limit buckets across backend processes (redis://host:6379/0); empty =
+    # each process keeps its own (backend/rate_limit.py).
+    redis_url: str = Field(default="", alias="PARLEY_REDIS_URL")
+    # Browser origins allowed to call the API cross-origin (comma-separated, exact
+    # scheme://host[:port]); empty = same origin only.
+    cors_origins: str = Field(default="", alias="PARLEY_CORS_ORIGINS")
+    # /docs and /openapi.json: None = on in development, off in production.
+    api_docs: bool | None = Field(default=None, alias="PARLEY_API_DOCS")
+    # Bearer key for GET /metrics. Empty: open in development, off (404) in production.
+    metrics_key: str = Field(default="", alias="PARLEY_METRICS_KEY")
 
     log_level: str = Field(default="INFO", alias="PARLEY_LOG_LEVEL")
     # Log every successful request too (failures are always logged).
@@ -143,6 +153,16 @@ class BackendSettings(BaseSettings):
         if not self.agent_presets.strip():
             return {n: AgentConfig.model_validate(v) for n, v in DEFAULT_PRESETS.items()}
         return _parse_presets(self.agent_presets)
+
+    @cached_property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.environment == "development"
 
     @property
     def public_livekit_url(self) -> str:
