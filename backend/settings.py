@@ -1,4 +1,7 @@
-"""The backend's configuration, read once from the environment (and ``.env``)."""
+"""The backend's configuration, read once from the environment and the root ``.env``.
+
+Which ``.env``: ``parley_common.env_file`` (the same rule as the worker and the scripts).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,15 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from parley_common.env_file import find_env_file
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class BackendSettings(BaseSettings):
     # Empty values (as in .env.example) mean "use the default".
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    # No implicit file: load_settings() passes the one find_env_file() chose.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = Field(
         default="development", alias="PARLEY_ENV"
@@ -97,4 +103,4 @@ class BackendSettings(BaseSettings):
 
 
 def load_settings() -> BackendSettings:
-    return BackendSettings()
+    return BackendSettings(_env_file=find_env_file())  # type: ignore[call-arg]

@@ -10,6 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from livekit.agents import llm as lk_llm
 from livekit.agents import stt as lk_stt
@@ -121,7 +122,22 @@ class Providers:
 
 
 def _openai_base(settings: AgentSettings) -> dict:
-    return {"base_url": settings.openai_base_url} if settings.openai_base_url else {}
+    """Key and endpoint for the OpenAI plugins, passed explicitly: the plugins read only
+    ``os.environ``, which does not hold what came from the ``.env`` file."""
+    options: dict = {"api_key": settings.openai_api_key}
+    if settings.openai_base_url:
+        options["base_url"] = settings.openai_base_url
+    return options
+
+
+def deepgram_listen_url(base: str | None) -> str:
+    """The live-STT endpoint for a configured base: a bare host gets ``/v1/listen``."""
+    if not base:
+        return "https://api.deepgram.com/v1/listen"
+    parsed = urlparse(base)
+    if parsed.path.rstrip("/") in ("", "/v1"):
+        return base.rstrip("/").removesuffix("/v1") + "/v1/listen"
+    return base
 
 
 def _language_for_stt(config: AgentConfig) -> str | None:
@@ -145,7 +161,12 @@ def _build_stt(name: str, settings: AgentSettings, config: AgentConfig) -> lk_st
         from livekit.plugins import deepgram
 
         language = "multi" if config.language == "multi" else config.language
-        return deepgram.STT(model=settings.deepgram_model, language=language)
+        return deepgram.STT(
+            model=settings.deepgram_model,
+            language=language,
+            api_key=settings.deepgram_api_key or "",
+            base_url=deepgram_listen_url(settings.deepgram_base_url),
+        )
     if name == sel.OPENAI_STT:
         from livekit.plugins import openai
 
@@ -164,16 +185,14 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
     from livekit.plugins import openai
 
     if name == sel.OPENAI_LLM:
-        return openai.LLM(
-            model=settings.openai_llm_model,
-            api_key=settings.openai_api_key,
-            **_openai_base(settings),
-        )
+        return openai.LLM(model=settings.openai_llm_model, **_openai_base(settings))
     if name == sel.REALTIME:
+        base = settings.openai_realtime_base_url or settings.openai_base_url
         return openai.realtime.RealtimeModel(
             model=settings.openai_realtime_model,
             voice=settings.openai_voice,
             api_key=settings.openai_api_key,
+            **({"base_url": base} if base else {}),
         )
     if name == sel.URL_LLM:
         url = settings.llm_url
@@ -228,9 +247,13 @@ def _build_cloud_tts(name: str, settings: AgentSettings, config: AgentConfig) ->
     if name == sel.CARTESIA:
         from livekit.plugins import cartesia
 
-        kwargs = {"voice": config.voice or settings.cartesia_voice}
+        kwargs = {
+            "voice": config.voice or settings.cartesia_voice,
+            "base_url": settings.cartesia_base_url,
+        }
         return cartesia.TTS(
             model=settings.cartesia_model,
+            api_key=settings.cartesia_api_key or "",
             language=None if config.language == "multi" else config.language.split("-")[0],
             **{k: v for k, v in kwargs.items() if v},
         )
