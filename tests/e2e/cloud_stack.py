@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from parley_common.testing.devstack import (
     start_backend,
     start_livekit_server,
 )
+from parley_common.testing.room_probe import fetch_token
+from parley_common.testing.speaking_probe import SpeakingProbe
+from tests.waiting import wait_until
 
 
 @dataclass
@@ -101,3 +105,28 @@ def start_env_stack(
                 part.stop()
         raise
     return EnvStack(livekit, backend, worker, root)
+
+
+async def join(stack: EnvStack, config: dict | None = None) -> SpeakingProbe:
+    """A caller in a new room, once the greeting ("Hi there.") has been said.
+
+    Waits for the greeting's text on ``lk.transcription`` rather than its sound: on a busy
+    machine the caller's media path may still be connecting while the one-second greeting
+    plays, and later turns (what the tests check by ear) are heard either way.
+    """
+    token = fetch_token(
+        stack.backend.url,
+        {"participant_name": "Caller", "agent_config": {"greeting": "Hi there.", **(config or {})}},
+    )
+    probe = SpeakingProbe()
+    await probe.connect(token["server_url"], token["participant_token"])
+    await wait_until(
+        lambda: any("Hi there." in t["text"] for t in probe.transcriptions),
+        60,
+        "the greeting on lk.transcription",
+    )
+    await wait_until(lambda: probe.watch.frames > 0, 30, "the agent's audio track")
+    await wait_until(
+        lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8), 30, "greeting end"
+    )
+    return probe

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from parley_agent.error_policy import APOLOGY
-from parley_common.testing.room_probe import fetch_token
 from parley_common.testing.speaking_probe import SpeakingProbe, espeak_clip
 from tests.agent.tools.fake_open_meteo import FakeOpenMeteo
-from tests.e2e.cloud_stack import EnvStack, start_env_stack
+from tests.e2e.cloud_stack import EnvStack, join, start_env_stack
 from tests.fakes.cloud import CloudFakes, weather_rule
 from tests.waiting import wait_until
 
@@ -62,20 +61,6 @@ def _reset(fakes: CloudFakes) -> None:
     fakes.deepgram.detected_language = "en"
 
 
-async def _join(stack: EnvStack, config: dict | None = None) -> SpeakingProbe:
-    token = fetch_token(
-        stack.backend.url,
-        {"participant_name": "Caller", "agent_config": {"greeting": "Hi there.", **(config or {})}},
-    )
-    probe = SpeakingProbe()
-    await probe.connect(token["server_url"], token["participant_token"])
-    await probe.wait_for_agent_voice(timeout=60)
-    await wait_until(
-        lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8), 30, "greeting end"
-    )
-    return probe
-
-
 def _texts(probe: SpeakingProbe) -> list[str]:
     return [t["text"] for t in probe.transcriptions]
 
@@ -103,7 +88,7 @@ def test_startup_line_names_the_cloud_providers_from_the_root_env(stack: EnvStac
 
 
 async def test_spoken_turn(stack: EnvStack, fakes: CloudFakes) -> None:
-    probe = await _join(stack)
+    probe = await join(stack)
     try:
         await _turn(probe, fakes, "What time does the museum open?", "You said: What time")
         assert any("museum" in t.lower() and "you said" not in t.lower() for t in _texts(probe))
@@ -121,34 +106,45 @@ async def test_spoken_turn(stack: EnvStack, fakes: CloudFakes) -> None:
         await probe.close()
 
 
-async def test_tool_call_and_barge_in_during_it(stack: EnvStack, fakes: CloudFakes) -> None:
+def _tool_messages(request: dict) -> list[dict]:
+    return [m for m in request["messages"] if m.get("role") == "tool"]
+
+
+async def test_tool_call_comes_back_spoken_and_survives_a_barge_in(
+    stack: EnvStack, fakes: CloudFakes
+) -> None:
     fakes.openai.tool_rules = [weather_rule("Berlin")]
-    fakes.openai.tool_result_delay_s = 1.5  # the model "thinks" after the tool answered
-    probe = await _join(stack, {"tools": ["weather"]})
+    meteo = fakes.meteo  # type: ignore[attr-defined]
+    probe = await join(stack, {"tools": ["weather"]})
     try:
-        fakes.set_transcript("What is the weather in Berlin?")
-        await probe.say(espeak_clip("What is the weather in Berlin?"))
+        # 1. The fake LLM asks for `weather`, the Open-Meteo fake answers, the answer is spoken.
+        await _turn(probe, fakes, "What is the weather in Berlin?", "Here is what I found")
+        answer = next(t for t in _texts(probe) if "here is what i found" in t.lower())
+        assert "4.3" in answer or "4 degrees" in answer, answer  # Berlin's 4.3 °C, the fake's
+        assert any("Here is what I found" in s for s in fakes.cartesia.spoken)
+
+        # 2. Again, but the user barges in while the model works on the tool's result.
+        fakes.openai.tool_result_delay_s = 2.0
+        forecasts = len([r for r in meteo.requests if r[0] == "forecast"])
+        fakes.set_transcript("What is the weather in Berlin now?")
+        await probe.say(espeak_clip("What is the weather in Berlin now?"))
         await wait_until(
-            lambda: any(
-                r["messages"][-1].get("role") == "tool" for r in fakes.openai.chat_requests
-            ),
+            lambda: len(_tool_messages(fakes.openai.chat_requests[-1])) == 2,
             45,
-            "the tool result to reach the LLM",
+            "the second tool result to reach the LLM",
         )
-        # Barge in while the reply to the tool result is being prepared.
-        fakes.set_transcript("Sorry, go on.")
-        await probe.say(espeak_clip("Sorry, go on."))
-        await wait_until(
-            lambda: any("here is what i found" in t.lower() for t in _texts(probe)),
-            45,
-            lambda: f"the weather answer spoken; got {_texts(probe)}",
-        )
-        forecasts = [r for r in fakes.meteo.requests if r[0] == "forecast"]  # type: ignore[attr-defined]
-        assert len(forecasts) == 1, "the tool ran more than once"
-        last = fakes.openai.chat_requests[-1]["messages"]
-        tool_results = [m for m in last if m.get("role") == "tool"]
-        assert len(tool_results) == 1, f"tool result lost or duplicated: {tool_results}"
-        assert "4" in str(tool_results[0]["content"])  # Berlin's 4.3 °C from the fake
+        fakes.openai.tool_result_delay_s = 0.0
+        await _turn(probe, fakes, "Sorry, go on.", "You said: Sorry, go on")
+        assert len([r for r in meteo.requests if r[0] == "forecast"]) == forecasts + 1
+        # The request after the barge-in still holds each tool result exactly once.
+        results = [m["content"] for m in _tool_messages(fakes.openai.chat_requests[-1])]
+        assert len(results) == 2, f"tool results lost or duplicated: {results}"
+        calls = [
+            c["id"]
+            for m in fakes.openai.chat_requests[-1]["messages"]
+            for c in m.get("tool_calls") or []
+        ]
+        assert len(calls) == len(set(calls)) == 2, calls
     finally:
         fakes.openai.tool_result_delay_s = 0.0
         await probe.close()
@@ -157,7 +153,7 @@ async def test_tool_call_and_barge_in_during_it(stack: EnvStack, fakes: CloudFak
 async def test_deepgram_dies_whisper_takes_the_next_turn(
     stack: EnvStack, fakes: CloudFakes
 ) -> None:
-    probe = await _join(stack)
+    probe = await join(stack)
     try:
         fakes.deepgram.refuse_status = 503
         fakes.run(fakes.deepgram.drop_connections())
@@ -176,7 +172,7 @@ async def test_deepgram_dies_whisper_takes_the_next_turn(
 
 
 async def test_cartesia_500_piper_speaks(stack: EnvStack, fakes: CloudFakes) -> None:
-    probe = await _join(stack)
+    probe = await join(stack)
     try:
         fakes.cartesia.fail_status = 500
         fakes.run(fakes.cartesia.drop_connections())  # the plugin pools its socket
@@ -188,7 +184,7 @@ async def test_cartesia_500_piper_speaks(stack: EnvStack, fakes: CloudFakes) -> 
 
 
 async def test_llm_429_gives_the_fixed_apology(stack: EnvStack, fakes: CloudFakes) -> None:
-    probe = await _join(stack)
+    probe = await join(stack)
     try:
         fakes.openai.fail_llm = True
         fakes.openai.fail_status = 429
@@ -209,7 +205,7 @@ async def test_multi_reaches_deepgram_and_french_is_answered_in_french(
     stack: EnvStack, fakes: CloudFakes
 ) -> None:
     fakes.deepgram.detected_language = "fr"
-    probe = await _join(stack, {"language": "multi"})
+    probe = await join(stack, {"language": "multi"})
     try:
         await _turn(probe, fakes, "Quelle heure est-il ?", "Vous avez dit")
         assert fakes.deepgram.sessions[-1].params["language"] == "multi"

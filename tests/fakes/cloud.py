@@ -5,7 +5,8 @@ point Parley at them (keys and base URLs), so a person can try the cloud path of
 ``make dev`` with those lines in the root ``.env``. Tests use ``CloudFakes`` directly.
 
 The fakes themselves cite their protocol sources: ``tests/fakes/deepgram.py``,
-``tests/fakes/cartesia.py``, ``parley_common/testing/openai_stub.py`` (OpenAI REST).
+``tests/fakes/cartesia.py``, ``parley_common/testing/openai_stub.py`` (OpenAI REST),
+``tests/fakes/openai_realtime.py`` (OpenAI Realtime, on the OpenAI fake's port).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from parley_common.testing.openai_stub import StubDelays, StubState, ToolRule
 from parley_common.testing.openai_stub import build_app as build_openai_app
 from tests.fakes.cartesia import FakeCartesia
 from tests.fakes.deepgram import FakeDeepgram
+from tests.fakes.openai_realtime import FakeRealtime
 
 T = TypeVar("T")
 
@@ -45,6 +47,8 @@ class CloudFakes:
         self.deepgram = FakeDeepgram(endpoint_silence_s=deepgram_final_s)
         self.cartesia = FakeCartesia(ttfb_s=cartesia_ttfb_s)
         self.openai = StubState(delays=StubDelays(ttft_s=openai_ttft_s, stt_s=0.25, ttfb_s=0.1))
+        # The Realtime WebSocket lives on the OpenAI host, as at api.openai.com/v1/realtime.
+        self.realtime = FakeRealtime(ttft_s=openai_ttft_s)
         self.ports: dict[str, int] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -58,6 +62,7 @@ class CloudFakes:
             "cartesia": self.cartesia.build_app(),
             "openai": build_openai_app(self.openai),
         }
+        apps["openai"].router.add_get("/v1/realtime", self.realtime._realtime)
         for name, app in apps.items():
             self.ports[name] = self.run(self._serve(app, (ports or {}).get(name, 0)))
         return self
@@ -96,6 +101,8 @@ class CloudFakes:
         }
         if stack == "openai":
             return {**keys, "PARLEY_CLOUD_STT": "openai", "PARLEY_CLOUD_TTS": "openai"}
+        if stack == "realtime":
+            return {**keys, "PARLEY_REALTIME": "true"}
         return {
             **keys,
             "DEEPGRAM_API_KEY": "fake-deepgram-key",
@@ -109,6 +116,7 @@ class CloudFakes:
         """What both fake STTs report for the next utterances."""
         self.deepgram.set_transcript(text)
         self.openai.transcript = text
+        self.realtime.transcript = text
 
 
 def weather_rule(location: str = "Berlin") -> ToolRule:
@@ -121,7 +129,7 @@ def main() -> int:
     parser.add_argument("--deepgram-port", type=int, default=0)
     parser.add_argument("--cartesia-port", type=int, default=0)
     parser.add_argument("--openai-port", type=int, default=0)
-    parser.add_argument("--stack", choices=["deepgram-openai-cartesia", "openai"])
+    parser.add_argument("--stack", choices=["deepgram-openai-cartesia", "openai", "realtime"])
     args = parser.parse_args()
     fakes = CloudFakes(
         deepgram_final_s=REALISTIC["deepgram_final_s"],
