@@ -13,9 +13,11 @@ Sources:
 - Cartesia's docs: "TTS (WebSocket)" API reference (docs.cartesia.ai/api-reference/tts/
   tts-websocket): chunk ``{"type": "chunk", "data", "done": false, "status_code": 206,
   "step_time", "context_id"}``, ``{"type": "timestamps", "word_timestamps", ...}``, ``{"type":
-  "done", "done": true, "status_code": 200, "context_id"}``, errors ``{"type": "error",
-  "error", "status_code", "done": true}``; cancel a context with ``{"context_id", "cancel":
-  true}``; "Contexts" guide (input streaming with ``continue``).
+  "done", "done": true, "status_code": 206, "context_id"}`` (206 as in the reference's
+  example), errors ``{"type": "error", "done": true, "title", "message", "error_code",
+  "status_code"}``; cancel a context with ``{"context_id", "cancel": true}``; the
+  "Contexts" guide (docs.cartesia.ai/use-the-api/tts-websocket/contexts: ``continue``,
+  inputs concatenated verbatim, a context expires 1 s after its last audio).
 
 Choices where the protocol is loose: each ``transcript`` piece is spoken as it arrives (the
 real service buffers up to ``max_buffer_delay_ms``; the plugin sends whole sentences with
@@ -115,7 +117,9 @@ class FakeCartesia:
                                 "context_id": cid,
                                 "status_code": 400,
                                 "done": True,
-                                "error": "model_id and transcript are required",
+                                "title": "Invalid request",
+                                "message": "model_id and transcript are required",
+                                "error_code": "invalid_request",
                             }
                         )
                     )
@@ -201,7 +205,7 @@ class _Context:
                 self.finished = True
                 self.fake.done.append(self.cid)
                 await self._send(
-                    {"type": "done", "done": True, "status_code": 200, "context_id": self.cid}
+                    {"type": "done", "done": True, "status_code": 206, "context_id": self.cid}
                 )
                 return
 
