@@ -78,7 +78,9 @@ def _start_against(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--livekit-port", type=int, default=7880)
-    parser.add_argument("--port", type=int, default=8000, help="backend and web port")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="backend and web port (0: any free port)"
+    )
     parser.add_argument("--worker-mode", default="dev", choices=["dev", "start"])
     parser.add_argument("--log-dir", type=Path, default=None, help="default: data/logs")
     args = parser.parse_args()
@@ -89,7 +91,7 @@ def main() -> int:
         print(f"run_stack: {exc}", file=sys.stderr)
         return 2
     print(f"run_stack: {describe_env_file(env_file)}", flush=True)
-    backend_port = args.port if _port_free(args.port) else free_port()
+    backend_port = args.port if args.port and _port_free(args.port) else free_port()
     log_dir = args.log_dir or REPO_ROOT / "data" / "logs"
     if not os.access(REPO_ROOT, os.W_OK):
         log_dir = Path(tempfile.mkdtemp(prefix="parley-logs-"))
@@ -116,7 +118,11 @@ def main() -> int:
         stoppers = [worker.stop, backend.stop]
         processes = [backend.process, worker.process]
     else:
-        livekit_port = args.livekit_port if _port_free(args.livekit_port) else free_port()
+        livekit_port = (
+            args.livekit_port
+            if args.livekit_port and _port_free(args.livekit_port)
+            else free_port()
+        )
         print(
             f"starting LiveKit server (dev keys, port {livekit_port}), backend and worker "
             f"(logs in {log_dir}) ...",

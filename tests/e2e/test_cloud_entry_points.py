@@ -19,7 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from parley_common.testing.devstack import LiveKitServer, ManagedProcess, start_livekit_server
+from parley_common.testing.devstack import (
+    REPO_ROOT,
+    LiveKitServer,
+    ManagedProcess,
+    start_livekit_server,
+)
 from tests.e2e.cloud_stack import clean_environ, write_root_env
 from tests.fakes.cloud import CloudFakes
 
@@ -71,11 +76,11 @@ def _env(root: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("argv", "where"),
     [
-        (["agent.py", "start"], "agent"),
         (["agent.py", "dev"], "agent"),
         (["-m", "parley_agent", "dev"], "."),
     ],
-    ids=["agent.py start", "agent.py dev", "python -m parley_agent dev"],
+    # `agent.py start` from agent/ is the stack of tests/e2e/test_cloud_pipeline.py.
+    ids=["agent.py dev", "python -m parley_agent dev"],
 )
 def test_worker_registers_with_the_root_env(
     argv: list[str], where: str, fakes: CloudFakes, livekit: LiveKitServer, tmp_path: Path
@@ -168,3 +173,47 @@ def test_console_text_mode_talks_to_the_llm(fakes: CloudFakes, tmp_path: Path) -
         os.kill(pid, 9)
         os.waitpid(pid, 0)
         os.close(fd)
+
+
+def _run_stack(env_file: Path, tmp: Path) -> ManagedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env["PARLEY_ENV_FILE"] = str(env_file)  # never the developer's own root .env
+    return ManagedProcess(
+        "run_stack",
+        [sys.executable, "scripts/run_stack.py", "--port", "0", "--log-dir", str(tmp / "logs")],
+        env=env,
+        log_path=tmp / "run_stack.log",
+        cwd=REPO_ROOT,
+    )
+
+
+def test_make_dev_uses_the_livekit_server_named_in_the_env(
+    fakes: CloudFakes, livekit: LiveKitServer, tmp_path: Path
+) -> None:
+    root = _root(tmp_path, fakes, livekit)
+    stack = _run_stack(root / ".env", tmp_path)
+    try:
+        stack.wait_for_output(r"Parley is running", 120)
+        out = stack.output()
+        assert f"using the LiveKit server at {livekit.ws_url} (LIVEKIT_URL)" in out, out
+        assert f"parley: providers: {CLOUD_LINE}" in out, out
+        assert "starting LiveKit server" not in out
+    finally:
+        stack.stop()
+
+
+def test_make_dev_says_when_the_configured_livekit_is_unreachable(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("LIVEKIT_URL=ws://127.0.0.1:9\n")  # discard port: nothing listens
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env["PARLEY_ENV_FILE"] = str(env_file)
+    out = subprocess.run(
+        [sys.executable, "scripts/run_stack.py", "--port", "0", "--log-dir", str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "LIVEKIT_URL=ws://127.0.0.1:9 (from your configuration) is not reachable" in out.stderr
