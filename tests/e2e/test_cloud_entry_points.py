@@ -28,7 +28,7 @@ from parley_common.testing.devstack import (
 from tests.e2e.cloud_stack import clean_environ, write_root_env
 from tests.fakes.cloud import CloudFakes
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CLOUD_LINE = (
     "stt=deepgram (auto: DEEPGRAM_API_KEY is set); llm=openai (auto: OPENAI_API_KEY is set); "

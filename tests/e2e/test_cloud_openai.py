@@ -84,15 +84,27 @@ async def test_openai_realtime(fakes: CloudFakes, tmp_path: Path) -> None:
             await wait_until(lambda: fakes.realtime.connections > connections, 30, "a reconnect")
             fakes.set_transcript("Why is the sky blue?")
             await probe.say(espeak_clip("Why is the sky blue?"))
-            await wait_until(
-                lambda: any(
+            states: list[str] = []
+
+            def answered() -> bool:
+                states.append(_agent_state(probe))
+                return any(
                     "you said: why is the sky blue" in t["text"].lower()
                     for t in probe.transcriptions
-                ),
-                45,
-                "the answer after the reconnect",
-            )
+                )
+
+            await wait_until(answered, 45, "the answer after the reconnect")
+            # What the browser shows: the agent's state moved on, the user was not left
+            # in silence with a frozen "listening".
+            assert {"thinking", "speaking"} & set(states), states
         finally:
             await probe.close()
     finally:
         stack.stop()
+
+
+def _agent_state(probe: SpeakingProbe) -> str:
+    for participant in probe.room.remote_participants.values():
+        if state := participant.attributes.get("lk.agent.state"):
+            return state
+    return ""
