@@ -24,7 +24,7 @@ def check_console_audio(argv: list[str] | None = None) -> None:
             f"console needs an interactive terminal (a TTY); {_ALTERNATIVE}"
         )
     try:
-        import sounddevice as sd
+        import sounddevice as sd  # type: ignore[import-untyped]
     except (ImportError, OSError) as exc:
         raise ConsoleUnavailableError(
             f"console needs the PortAudio library ({exc}); apt-get install libportaudio2, "

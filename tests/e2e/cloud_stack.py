@@ -84,6 +84,8 @@ def start_env_stack(
         "PARLEY_AGENT_HTTP_PORT": str(free_port()),
         "PARLEY_AGENT_NUM_IDLE_PROCESSES": "1",
         "PARLEY_AGENT_LOAD_THRESHOLD": "1000",
+        # The operator opens these per-room fields to callers of POST /api/token.
+        "PARLEY_PUBLIC_AGENT_FIELDS": "greeting,tools,language,preset",
         **settings,
     }
     root = tmp / "checkout"

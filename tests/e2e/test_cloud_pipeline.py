@@ -13,9 +13,9 @@ import pytest
 
 from parley_agent.error_policy import APOLOGY
 from parley_common.testing.speaking_probe import SpeakingProbe, espeak_clip
-from tests.agent.tools.fake_open_meteo import FakeOpenMeteo
 from tests.e2e.cloud_stack import EnvStack, join, start_env_stack
 from tests.fakes.cloud import CloudFakes, weather_rule
+from tests.fakes.open_meteo import FakeOpenMeteo
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
