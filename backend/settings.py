@@ -1,4 +1,7 @@
-"""The backend's configuration, read once from the environment (and ``.env``)."""
+"""The backend's configuration, read once from the environment and the root ``.env``.
+
+Which ``.env``: ``parley_common.env_file`` (the same rule as the worker and the scripts).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,14 @@ from parley_common.agent_config import (
     PRESET_PATTERN,
     AgentConfig,
 )
+from parley_common.env_file import find_env_file
 from parley_common.paths import default_data_dir, default_web_dist
 
 
 class BackendSettings(BaseSettings):
     # Empty values (as in .env.example) mean "use the default".
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    # No implicit file: load_settings() passes the one find_env_file() chose.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = Field(
         default="development", alias="PARLEY_ENV"
@@ -190,4 +195,4 @@ def _parse_presets(raw: str) -> dict[str, AgentConfig]:
 
 
 def load_settings() -> BackendSettings:
-    return BackendSettings()
+    return BackendSettings(_env_file=find_env_file())
