@@ -139,7 +139,7 @@ class LiveKitNode:
 
     def stop(self) -> None:
         if self.process:
-            self.process.stop(timeout=5)
+            self.process.stop(timeout=3)
 
 
 def livekit_config(
@@ -368,6 +368,16 @@ class ClusterWorker:
             self.stop()
             raise
 
+    def warm(self) -> bool:
+        """Has a prewarmed job process waiting (each job takes one; the pool refills)?
+
+        Counted from the framework's own log lines: processes initialised minus jobs taken.
+        """
+        if self.process is None or not self.process.alive():
+            return False
+        out = self.process.output()
+        return out.count('"process initialized"') > out.count('"received job request"')
+
     def signal(self, sig: signal.Signals) -> None:
         """To the worker's main process only (as an orchestrator's SIGTERM is)."""
         assert self.process is not None
@@ -379,9 +389,10 @@ class ClusterWorker:
             os.killpg(self.process.proc.pid, signal.SIGKILL)
             self.process.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """Teardown: a short grace (SIGINT drains), then the whole group goes."""
         if self.process:
-            self.process.stop(timeout=15)
+            self.process.stop(timeout=timeout)
 
 
 def stub_provider_env(stub: OpenAIStub) -> dict[str, str]:
@@ -477,6 +488,15 @@ def _start_all(workers: list[ClusterWorker]) -> None:
         raise errors[0]
 
 
+def _stop_all(workers: list[ClusterWorker]) -> None:
+    """Stop the workers together: each may spend seconds draining its jobs."""
+    threads = [threading.Thread(target=w.stop) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def start_cluster(
     log_dir: Path,
     *,
@@ -569,9 +589,8 @@ def start_cluster(
                 **(worker_env or {}),
                 **((per_worker_env or {}).get(i, {})),
             }
-            worker = ClusterWorker(f"worker-{i + 1}", node, env, log_dir)
-            _stopping(stack, worker)
-            cluster_workers.append(worker)
+            cluster_workers.append(ClusterWorker(f"worker-{i + 1}", node, env, log_dir))
+        stack.callback(_stop_all, cluster_workers)
         _start_all(cluster_workers)
     except BaseException:
         stack.close()
