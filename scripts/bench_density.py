@@ -56,6 +56,7 @@ class Level:
     sessions: int
     latencies: list[float] = field(default_factory=list)
     unanswered: int = 0
+    errors: list[str] = field(default_factory=list)
     cpu_pct_per_session: float = 0.0
     rss_total_mb: float = 0.0
     rss_per_job_mb: float = 0.0
@@ -143,7 +144,10 @@ async def run_level(stack: Stack, sessions: int, turns: int) -> Level:
             (sum(rss_mb(p) for p in procs), float(np.mean([rss_mb(p) for p in children] or [0])))
         )
         await asyncio.sleep(0.5)
-    await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            level.unanswered += turns  # a session that failed answered none of its turns
+            level.errors.append(f"{type(outcome).__name__}: {outcome}")
     wall = time.monotonic() - t0
     level.cpu_pct_per_session = (cpu_seconds(tree(pid)) - cpu0) / wall / sessions * 100
     if samples:
@@ -167,6 +171,8 @@ def measure(name: str, stack: Stack, levels: list[int], turns: int, budget: floa
             f"cpu {level.cpu_pct_per_session:5.1f} %/session, worker rss "
             f"{level.rss_total_mb:6.0f} MB, {level.rss_per_job_mb:4.0f} MB/process"
         )
+        for error in level.errors[:3]:
+            print(f"[{name}]     session failed: {error}")
         if level.unanswered or level.p95 > 2 * done[0].p95:
             break
     return done
@@ -207,7 +213,7 @@ def main() -> int:
     parser.add_argument("--max-sessions", type=int, default=64)
     args = parser.parse_args()
     if args.quick:
-        stub_levels, local_levels, turns, budget = [1, 2, 4], [1, 2], 1, 15.0
+        stub_levels, local_levels, turns, budget = [1, 2, 4], [1, 2], 1, 30.0
     else:
         stub_levels = [n for n in (1, 2, 4, 8, 12, 16, 24, 32, 48, 64) if n <= args.max_sessions]
         local_levels = [n for n in (1, 2, 3, 4, 6, 8) if n <= args.max_sessions]

@@ -99,7 +99,7 @@ def _free_subnet() -> ipaddress.IPv4Network:
     taken = [ipaddress.ip_interface(u).network for u in used]
     start = os.getpid() % 200
     for i in range(250):
-        net = ipaddress.ip_network(f"10.213.{(start + i) % 250}.0/24")
+        net = ipaddress.IPv4Network(f"10.213.{(start + i) % 250}.0/24")
         if not any(net.overlaps(t) for t in taken):
             return net
     raise RuntimeError("no free 10.213.x.0/24 subnet for the test hosts")
