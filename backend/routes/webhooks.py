@@ -13,7 +13,7 @@ import logging
 from fastapi import APIRouter, Request
 from livekit import api
 
-from parley_backend import history_store
+from parley_backend import history_store, redispatch
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
 from parley_backend.schemas import ErrorBody
@@ -64,6 +64,8 @@ async def livekit_webhook(request: Request) -> dict[str, object]:
         raise ApiError(400, "bad_request", "webhook event has no id or type")
     result = await history_store.ingest_webhook(request.app.state.engine, event, body)
     outcome = "stored" if result.stored else "duplicate"
+    if result.stored:  # an agent lost mid-conversation is dispatched again
+        redispatch.schedule(request.app.state.livekit, event, request.app.state.settings.agent_name)
     metrics.webhook_events.labels(event.event, outcome).inc()
     logger.info(
         "webhook %s %s",

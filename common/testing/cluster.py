@@ -254,8 +254,8 @@ def start_proxy(
         (pdir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     backend_port, livekit_port = free_port(), free_port()
 
-    def servers(addrs: list[str]) -> str:
-        return "\n".join(f"    server {a} max_fails=1 fail_timeout=3s;" for a in addrs)
+    def servers(addrs: list[str], mark: str) -> str:
+        return "\n".join(f"    server {a} {mark};" for a in addrs)
 
     def listens(port: int) -> str:
         binds = dict.fromkeys([address, "127.0.0.1"])
@@ -264,8 +264,11 @@ def start_proxy(
     conf = NGINX_CONF.format(
         user="user root;\n" if os.geteuid() == 0 else "",
         dir=pdir,
-        backend_servers=servers(backends),
-        livekit_servers=servers(livekit_nodes),
+        # Backends refuse at once when down, so every request may try each one (max_fails=0:
+        # never benched; a restarted backend serves its next request). A cut-off LiveKit
+        # node costs a connect timeout, so it is benched for 3 s after one failure.
+        backend_servers=servers(backends, "max_fails=0"),
+        livekit_servers=servers(livekit_nodes, "max_fails=1 fail_timeout=3s"),
         servers=NGINX_SERVER.format(listens=listens(backend_port), upstream="parley_backend")
         + NGINX_SERVER.format(listens=listens(livekit_port), upstream="livekit"),
     )

@@ -135,6 +135,17 @@ async def wait_greeted(probe: SpeakingProbe, timeout: float) -> float:
     raise AssertionError(f"the agent's greeting did not end within {timeout:.0f} s")
 
 
+async def wait_quiet(probe: SpeakingProbe, timeout: float, hold_s: float = 0.8) -> None:
+    """Wait until the agent has been silent for ``hold_s`` (what it was saying is over)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        quiet = probe.agent_silent_after(start, hold_s=hold_s)
+        if quiet is not None and time.monotonic() - quiet >= hold_s:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the agent did not fall silent within {timeout:.0f} s")
+
+
 async def converse(probe: SpeakingProbe, cluster: Cluster, text: str, timeout: float) -> float:
     """Say ``text``; return seconds from the end of the clip to the agent's voiced reply.
 

@@ -7,6 +7,7 @@ bring it back before they end. Each test prints what it measured.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import Counter
 
@@ -14,8 +15,9 @@ import asyncpg
 import httpx
 import pytest
 from livekit import api
+from livekit.protocol.models import ParticipantInfo
 
-from parley_common.testing.cluster import Cluster, LiveKitNode
+from parley_common.testing.cluster import Cluster, ClusterWorker, LiveKitNode
 from parley_common.testing.room_probe import RoomProbe, fetch_token
 from parley_common.testing.speaking_probe import SpeakingProbe
 from tests.backend.conftest import sign_webhook, webhook_body
@@ -26,6 +28,7 @@ from tests.cluster.conftest import (
     room_name,
     wait_greeted,
     wait_job,
+    wait_quiet,
     wait_warm,
 )
 from tests.waiting import wait_until
@@ -40,6 +43,18 @@ CLUSTER_OPTIONS = {
     # The token bucket is per client; this module is one client asking often.
     "backend_env": {"PARLEY_TOKEN_RATE_BURST": "500", "PARLEY_TOKEN_RATE_PER_MINUTE": "6000"},
 }
+
+
+async def _agents_joined(lk: api.LiveKitAPI, rooms: list[str]) -> None:
+    """Wait until each room's agent is in it. A room deleted before its agent joined is
+    created again by that join, and the agent would wait there for a user forever."""
+
+    async def joined(room: str) -> bool:
+        listing = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+        return any(p.kind == ParticipantInfo.Kind.AGENT for p in listing.participants)
+
+    for room in rooms:
+        await wait_until(lambda r=room: joined(r), 120, f"the agent joining {room}", interval=0.2)
 
 
 async def _delete_rooms(lk: api.LiveKitAPI, rooms: list[str]) -> None:
@@ -109,6 +124,7 @@ async def test_jobs_spread_over_workers_and_a_full_worker_gets_none(
             await dispatch_agent(lkapi, cluster, room)
         jobs = [await wait_job(lkapi, room, 60) for room in rooms]
         took = time.monotonic() - started
+        await _agents_joined(lkapi, rooms)
         served = Counter(getattr(cluster.worker_of(j.worker_id), "name", j.worker_id) for j in jobs)
         print(f"\n6 jobs assigned in {took:.2f} s: {dict(served)}; {full.name} is full")
         assert "marking as available" not in full.process.output(), "the full worker recovered"
@@ -117,6 +133,151 @@ async def test_jobs_spread_over_workers_and_a_full_worker_gets_none(
     finally:
         await _delete_rooms(lkapi, rooms)
         await wait_warm(cluster)
+
+
+def _job_ended(cluster: Cluster, job_id: str) -> str | None:
+    """LiveKit's own record of how a job ended (the server logs it as the job leaves its
+    books; the dispatch API keeps showing JS_RUNNING in server 1.13.5)."""
+    for node in cluster.nodes:
+        if node.process is None:
+            continue
+        for line in node.process.output().splitlines():
+            if "job ended" in line and job_id in line:
+                return line
+    return None
+
+
+async def test_a_job_whose_user_left_is_recorded_by_livekit_as_a_success(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    await wait_warm(cluster)
+    room = room_name("leaver")
+    await dispatch_agent(lkapi, cluster, room)
+    job = await wait_job(lkapi, room, 30)
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(cluster.livekit_url, mint_token(cluster, room, "leaver"))
+        await wait_greeted(probe, 30)
+        await converse(probe, cluster, "thank you goodbye", 30)
+    finally:
+        await probe.close()  # the user simply leaves
+    left = time.monotonic()
+    await wait_until(lambda: _job_ended(cluster, job.job_id), 30, f"LiveKit ending {job.job_id}")
+    record = _job_ended(cluster, job.job_id) or ""
+    print(
+        f"\njob {job.job_id} ended {time.monotonic() - left:.1f} s after the user left: "
+        f"{record[record.find('status') :][:60]}"
+    )
+    assert '"status": "JS_SUCCESS"' in record, record
+    assert "agent worker left the room" not in record
+
+
+async def test_sigterm_drains_the_worker(cluster: Cluster, lkapi: api.LiveKitAPI) -> None:
+    await wait_warm(cluster)
+    room = room_name("drain")
+    await dispatch_agent(lkapi, cluster, room)
+    job = await wait_job(lkapi, room, 30)
+    worker = cluster.worker_of(job.worker_id)
+    assert worker is not None and worker.process is not None
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(cluster.livekit_url, mint_token(cluster, room, "stayer"))
+        await wait_greeted(probe, 30)
+        worker.signal(signal.SIGTERM)
+        termed = time.monotonic()
+        await wait_until(
+            lambda: "draining worker" in worker.process.output(), 10, "the worker draining"
+        )
+        # No new jobs for it: the next rooms' jobs go to the others.
+        rooms = [room_name("during-drain") for _ in range(2)]
+        for other in rooms:
+            await dispatch_agent(lkapi, cluster, other)
+        takers = [(await wait_job(lkapi, other, 60)).worker_id for other in rooms]
+        await _agents_joined(lkapi, rooms)
+        await _delete_rooms(lkapi, rooms)
+        assert worker.worker_id not in takers, takers
+        # The live conversation goes on.
+        latency = await converse(probe, cluster, "are you still with me", 30)
+        assert worker.process.alive(), "the worker quit with a conversation live"
+    finally:
+        await probe.close()
+    left = time.monotonic()
+    code = await asyncio.to_thread(worker.process.proc.wait, 60)
+    print(
+        f"\n{worker.name} SIGTERMed: took no new job, answered its live user "
+        f"{latency:.2f} s after they spoke, exited {code} {time.monotonic() - left:.1f} s "
+        f"after the user left ({time.monotonic() - termed:.1f} s after SIGTERM)"
+    )
+    assert code == 0
+    worker.stop()
+    worker.start()
+
+
+async def test_kill9_of_the_serving_worker_an_agent_returns_with_the_conversation(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    await wait_warm(cluster)
+    token = fetch_token(cluster.backend_url, {"participant_identity": "ada"})
+    room = token["room_name"]
+    job = await wait_job_after_join(lkapi, cluster, room, token)
+    probe, worker = job
+    try:
+        await converse(probe, cluster, "my name is ada lovelace", 30)
+        await wait_quiet(probe, 30)  # the reply played out: later voice is a new agent's
+        old_agents = {
+            p.identity
+            for p in probe.room.remote_participants.values()
+            if p.kind == ParticipantInfo.Kind.AGENT
+        }
+        killed = time.monotonic()
+        worker.kill9()
+
+        def new_agent() -> bool:
+            return any(
+                p.kind == ParticipantInfo.Kind.AGENT and p.identity not in old_agents
+                for p in probe.room.remote_participants.values()
+            )
+
+        await wait_until(new_agent, 90, "a new agent joining after the worker was killed")
+        joined = time.monotonic() - killed
+        await wait_until(
+            lambda: probe.agent_voice_after(killed + joined) is not None,
+            30,
+            "the new agent speaking",
+        )
+        back = (probe.agent_voice_after(killed + joined) or killed) - killed
+        await wait_quiet(probe, 30)  # its greeting
+        before = len(cluster.stub.state.chat_requests)
+        await converse(probe, cluster, "what is my name", 30)
+        asked = cluster.stub.state.chat_requests[before:]
+        seen = [str(m.get("content")) for r in asked for m in r.get("messages", [])]
+        print(
+            f"\n{worker.name} killed (-9) mid-conversation: a new agent joined after "
+            f"{joined:.1f} s and spoke after {back:.1f} s; its prompt had the earlier turns: "
+            f"{any('ada lovelace' in t for t in seen)}"
+        )
+        assert any("my name is ada lovelace" in t.lower() for t in seen), seen[-6:]
+    finally:
+        await probe.close()
+        worker.stop()
+        worker.start()
+
+
+async def wait_job_after_join(
+    lk: api.LiveKitAPI, cluster: Cluster, room: str, token: dict
+) -> tuple[SpeakingProbe, ClusterWorker]:
+    """Join with the backend's token (which dispatches the agent), greeted, and its worker."""
+    probe = SpeakingProbe()
+    await probe.connect(cluster.livekit_url, token["participant_token"])
+    try:
+        await wait_greeted(probe, 30)
+        job = await wait_job(lk, room, 10)
+    except BaseException:
+        await probe.close()
+        raise
+    worker = cluster.worker_of(job.worker_id)
+    assert worker is not None
+    return probe, worker
 
 
 async def _stored_events(db: asyncpg.Connection, room: str, event: str) -> int:
