@@ -37,6 +37,8 @@ class AgentSettings(BaseSettings):
     http_port: int | None = Field(default=None, alias="PARLEY_AGENT_HTTP_PORT")
     num_idle_processes: int | None = Field(default=None, alias="PARLEY_AGENT_NUM_IDLE_PROCESSES")
     load_threshold: float | None = Field(default=None, alias="PARLEY_AGENT_LOAD_THRESHOLD")
+    # Seconds a SIGTERMed worker waits for its live conversations before ending them.
+    drain_timeout: int = Field(default=600, ge=1, alias="PARLEY_AGENT_DRAIN_TIMEOUT")
 
     espeak_voice: str = Field(default="en-us", alias="PARLEY_ESPEAK_VOICE")
 

@@ -28,9 +28,11 @@ from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from parley_agent.console_audio import ConsoleUnavailableError, check_console_audio
+from parley_agent.continuation import room_history
 from parley_agent.conversation import ConversationAgent, build_instructions
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
+from parley_agent.job_status import end_job, track_close
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.meeting.runtime import MeetingRuntime
@@ -123,6 +125,9 @@ def server_options(settings: AgentSettings) -> dict[str, Any]:
         "ws_url": settings.livekit_url,
         "api_key": settings.livekit_api_key,
         "api_secret": settings.livekit_api_secret,
+        # SIGTERM drains: no new jobs, live conversations get this long to finish (the
+        # framework's default is 30 minutes, past any orchestrator's grace period).
+        "drain_timeout": settings.drain_timeout,
     }
     if settings.http_port is not None:
         options["port"] = settings.http_port
@@ -161,7 +166,9 @@ def room_providers(
 server = AgentServer(**server_options(get_settings()))
 
 
-@server.rtc_session(agent_name=get_settings().agent_name)
+# on_session_end: a conversation that ended normally is reported done before the job leaves
+# the room, so LiveKit records JS_SUCCESS instead of "agent worker left the room".
+@server.rtc_session(agent_name=get_settings().agent_name, on_session_end=end_job)
 async def entrypoint(ctx: JobContext) -> None:
     settings = get_settings()
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
@@ -193,6 +200,7 @@ async def entrypoint(ctx: JobContext) -> None:
     # The session closes when the user leaves (close_on_disconnect); the job then leaves
     # the room and its process returns to the pool instead of idling in an empty room.
     session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
+    track_close(session, ctx.job.id)
 
     # 4. Tools the room enabled (in meeting mode the transcript tool reads the meeting's).
     meeting = MeetingRuntime(config.agent_display_name) if config.mode == "meeting" else None
@@ -216,6 +224,13 @@ async def entrypoint(ctx: JobContext) -> None:
             answers=settings.meeting_answers,
             embedded_llm=plan.llm.chain[:1] == (LLAMACPP,),
         )
+
+    # A job taking over a lost conversation starts with what was said so far.
+    earlier = await room_history(
+        tool_http, settings.backend_url, settings.agent_token, ctx.room.name
+    )
+    if earlier is not None:
+        await agent.update_chat_ctx(earlier)
 
     # 6. History: every turn, then the agent's summary, to the backend (never blocking).
     attach_history(session, ctx, config, settings, summary=agent.session_summary)

@@ -13,7 +13,7 @@ import logging
 from fastapi import APIRouter, Request
 from livekit import api
 
-from parley_backend import history_store
+from parley_backend import history_store, redispatch
 from parley_backend.access_policy import LiveKitCaller
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
@@ -77,6 +77,8 @@ async def livekit_webhook(request: Request, _caller: LiveKitCaller) -> dict[str,
     _check_times(event)
     result = await history_store.ingest_webhook(request.app.state.engine, event, body)
     outcome = "stored" if result.stored else "duplicate"
+    if result.stored:  # an agent lost mid-conversation is dispatched again
+        redispatch.schedule(request.app.state.livekit, event, request.app.state.settings.agent_name)
     metrics.webhook_events.labels(event.event, outcome).inc()
     logger.info(
         "webhook %s %s",
