@@ -1,19 +1,20 @@
 """The conversation agent: instructions, greeting, language rule; tools are plugged in.
 
-Other modes (meeting) live in their own modules; ``build_agent`` picks the class by
-``config.mode`` so adding one is a one-line change in ``AGENT_CLASSES``.
+Other modes subclass it in their own modules (meeting mode: ``agent/meeting/agent.py``);
+the worker's entrypoint picks the class by ``config.mode`` and passes each what it needs.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from typing import Any
 
 from livekit.agents import Agent, UserInputTranscribedEvent, llm
 
 from parley_common.agent_config import AgentConfig
 
-logger = logging.getLogger("parley.agent")
+# A session summary for the history: its text and structured extras (``SummaryIn``).
+SessionSummary = tuple[str, dict[str, Any] | None]
 
 VOICE_RULES = (
     "You are talking with a person by voice. Keep answers short: one to three sentences. "
@@ -116,28 +117,13 @@ class ConversationAgent(Agent):
         if event.is_final and event.language:
             self._heard_language = str(event.language)
 
+    async def session_summary(self) -> SessionSummary | None:
+        """The summary the history posts at job end; None: its default (turn counts)."""
+        return None
+
     async def on_user_turn_completed(
         self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
     ) -> None:
         hint = language_hint(self._heard_language, self.config.language)
         if hint:
             turn_ctx.add_message(role="system", content=hint)
-
-
-AGENT_CLASSES: dict[str, type[ConversationAgent]] = {
-    "conversation": ConversationAgent,
-    # "meeting": MeetingAgent,  -- added by agent/meeting/
-}
-
-
-def build_agent(
-    config: AgentConfig,
-    *,
-    tools: Sequence[llm.Tool | llm.Toolset] = (),
-    extra_instructions: str | None = None,
-) -> Agent:
-    cls = AGENT_CLASSES.get(config.mode)
-    if cls is None:
-        logger.error("no agent for mode %r yet; using conversation mode", config.mode)
-        cls = ConversationAgent
-    return cls(config, tools=tools, extra_instructions=extra_instructions)

@@ -8,10 +8,14 @@ carries an idempotency key (``turn_id`` / ``summary_id``): a retry of a post the
 stored but never acknowledged is recognised and stored once. What is still unsent when
 the job ends is written to a spool directory and sent by the next job of this worker.
 
+The session summary goes the same way, once, at job end: the agent's own
+(``session_summary()``: the meeting's decisions and action items) or, when it has none, a
+default one from the turn counts.
+
 Interface::
 
-    recorder = attach_history(session, ctx, config)   # in the entrypoint, before start
-    await recorder.post_summary("text", {"k": "v"})   # optional; one is posted at the end
+    # in the entrypoint, before session.start
+    attach_history(session, ctx, config, settings, summary=agent.session_summary)
 """
 
 from __future__ import annotations
@@ -27,30 +31,28 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from livekit.agents import AgentSession, ConversationItemAddedEvent, JobContext
+from livekit.agents.llm import ChatMessage
+
+from parley_agent.latency import latency_parts
+from parley_agent.settings import AgentSettings
+from parley_common.agent_config import AgentConfig
+
+if TYPE_CHECKING:
+    from parley_agent.conversation import SessionSummary
 
 logger = logging.getLogger("parley.history")
 
 TURNS_PATH = "/api/agent/turns"
 SUMMARIES_PATH = "/api/agent/summaries"
-DEFAULT_SPOOL_DIR = Path(__file__).resolve().parent.parent / "data" / "history-spool"
 
-# ChatMessage.metrics key -> the backend's latency part name.
-_LATENCY_KEYS = {
-    "e2e_latency": "e2e",
-    "end_of_turn_delay": "end_of_turn_delay",
-    "transcription_delay": "transcription_delay",
-    "llm_node_ttft": "llm_ttft",
-    "tts_node_ttfb": "tts_ttfb",
-    "on_user_turn_completed_delay": "on_user_turn_completed_delay",
-    "playback_latency": "playback_latency",
-}
 _MAX_TEXT = 20_000
 
 
@@ -63,7 +65,9 @@ class HistoryOptions:
     max_backoff: float = 10.0
     request_timeout: float = 5.0
     flush_timeout: float = 6.0  # at job end; the framework allows ~10 s for shutdown
-    spool_dir: Path | None = DEFAULT_SPOOL_DIR
+    # Of that, the agent's own summary may take this long (a model writing it).
+    summary_timeout: float = 5.0
+    spool_dir: Path | None = None  # None: no spool (attach_history passes the settings')
 
 
 @dataclass
@@ -86,7 +90,7 @@ class UploadStats:
 
 def backoff_delay(attempt: int, initial: float, cap: float) -> float:
     """Exponential backoff with full jitter in [delay/2, delay], capped at ``cap``."""
-    delay = min(cap, initial * (2 ** max(0, attempt - 1)))
+    delay = min(cap, initial * (2.0 ** max(0, attempt - 1)))
     return delay / 2 + random.random() * delay / 2
 
 
@@ -122,14 +126,16 @@ class HistoryUploader:
         self._load_spool()
         self._task = asyncio.create_task(self._run(), name="parley-history-uploader")
 
-    async def aclose(self) -> None:
-        """Send what is buffered within ``flush_timeout``, spool the rest, stop."""
+    async def aclose(self, timeout: float | None = None) -> None:
+        """Send what is buffered within ``timeout`` (default ``flush_timeout``), spool the
+        rest, stop."""
+        timeout = self.options.flush_timeout if timeout is None else timeout
         self._closing = True
-        self._deadline = time.monotonic() + self.options.flush_timeout
+        self._deadline = time.monotonic() + timeout
         self._wake.set()
         if self._task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), self.options.flush_timeout + 1)
+                await asyncio.wait_for(asyncio.shield(self._task), timeout + 1)
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -330,13 +336,7 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-def latency_parts(metrics: dict[str, Any]) -> dict[str, float] | None:
-    parts = {}
-    for source, name in _LATENCY_KEYS.items():
-        value = metrics.get(source)
-        if isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 3600:
-            parts[name] = round(float(value), 4)
-    return parts or None
+SummarySource = Callable[[], Awaitable["SessionSummary | None"]]
 
 
 @dataclass
@@ -349,7 +349,8 @@ class HistoryRecorder:
     language: str | None
     agent_identity: Callable[[], str | None]
     user_identity: Callable[[], str | None]
-    post_default_summary: bool = True
+    # The agent's own summary at job end (None from it, or no source: the default one).
+    summary_source: SummarySource | None = None
     seq: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"user": 0, "agent": 0})
     e2e: list[float] = field(default_factory=list)
@@ -357,7 +358,7 @@ class HistoryRecorder:
     started_at: float = field(default_factory=time.time)
     summary_posted: bool = False
 
-    def on_item(self, event: Any) -> None:
+    def on_item(self, event: ConversationItemAddedEvent) -> None:
         """``conversation_item_added`` handler. Never raises into the session."""
         try:
             self._record(event.item)
@@ -368,21 +369,21 @@ class HistoryRecorder:
     def _ids(self) -> dict[str, Any]:
         return {"room": self.room_name, "job_id": self.job_id}
 
-    def _record(self, item: Any) -> None:
-        if getattr(item, "type", None) != "message" or item.role not in ("user", "assistant"):
+    def _record(self, item: object) -> None:
+        if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
             return
         text = (item.text_content or "").strip()
         if not text:
             return
         role = "agent" if item.role == "assistant" else "user"
         speaker = (self.agent_identity() if role == "agent" else self.user_identity()) or role
-        metrics = dict(item.metrics or {})
+        metrics: dict[str, Any] = dict(item.metrics or {})
         started = metrics.get("started_speaking_at") or item.created_at
         ended = metrics.get("stopped_speaking_at")
         if ended is not None and started is not None and ended < started:
             ended = None
-        latency = latency_parts(metrics)
-        body = {
+        latency = latency_parts(metrics) or None
+        body: dict[str, Any] = {
             "turn_id": f"{self.job_id}:{item.id}"[:200],
             "room_name": self.room_name,
             "job_id": self.job_id[:64],
@@ -404,8 +405,8 @@ class HistoryRecorder:
         self.uploader.enqueue(TURNS_PATH, body, body["turn_id"])
 
     def post_summary(self, text: str, data: dict[str, Any] | None = None) -> None:
-        """Queue the session summary (idempotent per job)."""
-        body = {
+        """Queue the session summary (one per job: the key is the job's)."""
+        body: dict[str, Any] = {
             "summary_id": f"{self.job_id}:session-summary"[:200],
             "room_name": self.room_name,
             "job_id": self.job_id[:64],
@@ -415,7 +416,7 @@ class HistoryRecorder:
         self.summary_posted = True
         self.uploader.enqueue(SUMMARIES_PATH, body, body["summary_id"])
 
-    def default_summary(self) -> tuple[str, dict[str, Any]]:
+    def default_summary(self) -> SessionSummary:
         duration = time.time() - self.started_at
         text = (
             f"Conversation of {duration:.0f} s with {self.counts['user']} user turn(s) and "
@@ -432,26 +433,51 @@ class HistoryRecorder:
             data["e2e_latency_max"] = round(max(self.e2e), 4)
         return text, data
 
-    async def aclose(self, *_reason: Any) -> None:
-        if self.post_default_summary and not self.summary_posted and self.seq:
-            self.post_summary(*self.default_summary())
-        await self.uploader.aclose()
+    async def _agent_summary(self) -> SessionSummary | None:
+        if self.summary_source is None:
+            return None
+        try:
+            return await asyncio.wait_for(
+                self.summary_source(), self.uploader.options.summary_timeout
+            )
+        except Exception:  # a failed summary must not cost the buffered turns
+            logger.exception("the agent's session summary failed", extra=self._ids)
+            return None
+
+    async def aclose(self, *_reason: object) -> None:
+        """Queue the summary (the agent's, else the default one after any turn), flush."""
+        started = time.monotonic()
+        if not self.summary_posted:
+            summary = await self._agent_summary()
+            if summary is None and self.seq:
+                summary = self.default_summary()
+            if summary is not None:
+                self.post_summary(*summary)
+        elapsed = time.monotonic() - started
+        # The sender kept posting turns meanwhile; the summary still gets a second or more.
+        await self.uploader.aclose(max(1.0, self.uploader.options.flush_timeout - elapsed))
 
 
-def attach_history(session: Any, ctx: Any, config: Any) -> HistoryRecorder:
-    """Record ``session``'s turns for ``ctx``'s room; flush and summarise at job shutdown.
+def attach_history(
+    session: AgentSession,
+    ctx: JobContext,
+    config: AgentConfig,
+    settings: AgentSettings,
+    *,
+    summary: SummarySource | None = None,
+) -> HistoryRecorder:
+    """Record ``session``'s turns for ``ctx``'s room; summarise and flush at job shutdown.
 
-    Call before ``session.start``. Meeting mode posts its own richer summary
-    (agent/meeting), so the default one is posted only in conversation mode.
+    Call before ``session.start``. ``summary`` is the agent's own summary at job end
+    (``agent.session_summary``); without one (or when it returns None) the default summary
+    from the turn counts is posted, if anything was said.
     """
-    from parley_agent.settings import get_settings
-
-    settings = get_settings()
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
-    spool = Path(settings.history_spool_dir) if settings.history_spool_dir else DEFAULT_SPOOL_DIR
     uploader = HistoryUploader(
         HistoryOptions(
-            backend_url=settings.backend_url, agent_token=settings.agent_token, spool_dir=spool
+            backend_url=settings.backend_url,
+            agent_token=settings.agent_token,
+            spool_dir=settings.spool_dir,
         ),
         log_extra=ids,
     )
@@ -477,7 +503,7 @@ def attach_history(session: Any, ctx: Any, config: Any) -> HistoryRecorder:
         language=language,
         agent_identity=agent_identity,
         user_identity=user_identity,
-        post_default_summary=config.mode == "conversation",
+        summary_source=summary,
     )
     uploader.start()
     session.on("conversation_item_added", recorder.on_item)
@@ -489,7 +515,7 @@ def attach_history(session: Any, ctx: Any, config: Any) -> HistoryRecorder:
 
     sid_task = asyncio.create_task(learn_room_sid(), name="parley-history-room-sid")
 
-    async def on_shutdown(*_reason: Any) -> None:
+    async def on_shutdown(_reason: str) -> None:
         sid_task.cancel()
         await recorder.aclose()
 

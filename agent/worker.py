@@ -1,24 +1,40 @@
-"""The LiveKit Agents server: prewarm, explicit dispatch by name, one session per job."""
+"""The Parley worker: how one voice session is built from the room's dispatch metadata.
+
+Read ``entrypoint`` top to bottom: the room's config → providers → turn handling and the
+session → tools → the agent class for the mode → history → start. Each step is a plain
+function or class of its own module, with no side effect at import, so each is tested alone.
+
+Process-wide work is kept apart and named for where it runs:
+
+- ``prewarm`` runs once in every job process before its first job: the VAD, the local
+  models, the OpenAI client's lazy imports (each would otherwise stall a first call).
+- ``main`` runs in the main process: it checks the provider plan and starts the embedded
+  llama.cpp server there, so all job processes share one loaded model
+  (``start_embedded_llm``).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import httpx
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
+from livekit.agents.types import NOT_GIVEN
+from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from parley_agent.conversation import AGENT_CLASSES, build_agent, build_instructions
+from parley_agent.conversation import ConversationAgent, build_instructions
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
+from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.providers.factory import (
-    CACHE_DIR,
+    Providers,
     build_providers,
     check_requirements,
     preload_local_models,
@@ -37,18 +53,17 @@ from parley_agent.providers.selection import (
     plan_for_room,
     plan_providers,
 )
-from parley_agent.settings import get_settings
+from parley_agent.settings import AgentSettings, get_settings
 from parley_agent.tools import build_tools, tool_env_from_settings
 from parley_agent.turns import load_vad, session_turn_options
 from parley_common.agent_config import AgentConfig, parse_agent_config
 
 logger = logging.getLogger("parley.worker")
-# agent/meeting imports the conversation agent, so meeting mode is registered here.
-AGENT_CLASSES["meeting"] = MeetingAgent
 
 
 @lru_cache(maxsize=1)
 def worker_plan() -> ProviderPlan:
+    """The worker's own provider plan (from its settings); rooms may override parts."""
     return plan_providers(get_settings())
 
 
@@ -77,15 +92,15 @@ def _import_openai_client() -> None:
     _ = (client.chat.completions, client.audio.speech, client.audio.transcriptions, client.models)
 
 
-def _server_options() -> dict:
-    settings = get_settings()
-    # Prewarm loads Whisper and Piper (and checks their SHA-256): seconds on a busy 2-core
-    # machine, beyond the framework's 10 s default, after which it kills the process.
-    options: dict = {
+def server_options(settings: AgentSettings) -> dict[str, Any]:
+    """``AgentServer`` keyword arguments from the settings (environment or ``.env``)."""
+    options: dict[str, Any] = {
         "setup_fnc": prewarm,
+        # Prewarm loads Whisper and Piper (and checks their SHA-256): seconds on a busy
+        # 2-core machine, beyond the framework's 10 s default, after which it kills it.
         "initialize_process_timeout": 60.0,
-        # From the settings (environment or .env), so `python agent.py dev` works with the
-        # documented defaults instead of requiring LIVEKIT_URL to be exported.
+        # From the settings, so `python agent.py dev` works with the documented defaults
+        # instead of requiring LIVEKIT_URL to be exported.
         "ws_url": settings.livekit_url,
         "api_key": settings.livekit_api_key,
         "api_secret": settings.livekit_api_secret,
@@ -108,70 +123,84 @@ def _unlimited_load() -> float:
     return 0.0
 
 
-server = AgentServer(**_server_options())
-
-
-@dataclass
-class SessionState:
-    """Per-session objects other modules may need (``session.userdata``)."""
-
-    config: AgentConfig
-    plan: ProviderPlan
-    turns: TurnLatencyTracker
-    room: str
-    job_id: str
-
-
-def _session_for(ctx: JobContext, config: AgentConfig) -> tuple[AgentSession, SessionState]:
-    settings = get_settings()
-    ids = {"room": ctx.room.name, "job_id": ctx.job.id}
+def room_providers(
+    settings: AgentSettings, config: AgentConfig, vad: VAD, ids: dict[str, str]
+) -> tuple[ProviderPlan, Providers]:
+    """The worker's plan with the room's overrides, built; the worker's own if those fail."""
     plan, problem = plan_for_room(settings, config.providers, worker_plan())
     if problem:
         logger.error(problem, extra=ids)
-    vad = ctx.proc.userdata.get("vad") or load_vad()
     try:
-        providers = build_providers(plan, settings, config, vad=vad)
+        return plan, build_providers(plan, settings, config, vad=vad)
     except (ModelUnavailableError, ProviderConfigError) as exc:
         if plan is worker_plan():
             raise
         logger.error("room providers failed (%s); using the worker's", exc, extra=ids)
-        plan = worker_plan()
-        providers = build_providers(plan, settings, config, vad=vad)
-    logger.info("job %s", plan.describe(), extra=ids)
-    tracker = TurnLatencyTracker(room=ctx.room.name, job_id=ctx.job.id)
-    state = SessionState(config, plan, tracker, ctx.room.name, ctx.job.id)
-    session: AgentSession = AgentSession(
-        stt=providers.stt,
-        llm=providers.llm,
-        tts=providers.tts,
-        vad=vad,
-        **session_turn_options(settings, has_stt=providers.stt is not None),
-        userdata=state,
-        # Three unrecoverable provider errors in a row end the session (framework rule);
-        # each one before that gets the apology from ErrorPolicy.
-        conn_options=SessionConnectOptions(max_unrecoverable_errors=3),
-    )
-    tracker.attach(session)
-    ErrorPolicy(session, room=ctx.room.name, job_id=ctx.job.id)
-    return session, state
+        return worker_plan(), build_providers(worker_plan(), settings, config, vad=vad)
+
+
+server = AgentServer(**server_options(get_settings()))
 
 
 @server.rtc_session(agent_name=get_settings().agent_name)
 async def entrypoint(ctx: JobContext) -> None:
-    ctx.log_context_fields = {"room": ctx.room.name, "job_id": ctx.job.id}
+    settings = get_settings()
+    ids = {"room": ctx.room.name, "job_id": ctx.job.id}
+    ctx.log_context_fields = ids
+
+    # 1. What the room asked for: persona, language, mode, tools, provider overrides.
     config, problem = parse_agent_config(ctx.job.metadata)
     if problem:
-        logger.error("bad dispatch metadata, using defaults: %s", problem)
-    session, _state = _session_for(ctx, config)
+        logger.error("bad dispatch metadata, using defaults: %s", problem, extra=ids)
 
+    # 2. Providers: STT, LLM, TTS (or one realtime model), as planned for this room.
+    vad = ctx.proc.userdata.get("vad") or load_vad()
+    plan, providers = room_providers(settings, config, vad, ids)
+    logger.info("job %s", plan.describe(), extra=ids)
+
+    # 3. Turn handling and the session; latency logged and provider errors handled per turn.
+    session: AgentSession = AgentSession(
+        stt=providers.stt or NOT_GIVEN,
+        llm=providers.llm,
+        tts=providers.tts or NOT_GIVEN,
+        vad=vad,
+        **session_turn_options(settings, has_stt=providers.stt is not None),
+        # Three unrecoverable provider errors in a row end the session (framework rule);
+        # each one before that gets the apology from ErrorPolicy.
+        conn_options=SessionConnectOptions(max_unrecoverable_errors=3),
+    )
+    TurnLatencyTracker(**ids).attach(session)
+    ErrorPolicy(session, **ids)
     # The session closes when the user leaves (close_on_disconnect); the job then leaves
     # the room and its process returns to the pool instead of idling in an empty room.
     session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
-    attach_history(session, ctx, config)  # every turn + summary to the backend
+
+    # 4. Tools the room enabled (in meeting mode the transcript tool reads the meeting's).
+    meeting = MeetingRuntime(config.agent_display_name) if config.mode == "meeting" else None
     tool_http = httpx.AsyncClient()
     ctx.add_shutdown_callback(tool_http.aclose)
-    tools = build_tools(config, tool_env_from_settings(get_settings(), tool_http, ctx.room.name))
-    agent = build_agent(config, tools=tools)
+    env = tool_env_from_settings(
+        settings, tool_http, ctx.room.name, transcript=meeting.store if meeting else None
+    )
+    tools = build_tools(config, env)
+
+    # 5. The agent class for the mode.
+    agent: ConversationAgent
+    if meeting is None:
+        agent = ConversationAgent(config, tools=tools)
+    else:
+        agent = MeetingAgent(
+            config,
+            tools=tools,
+            runtime=meeting,
+            room=ctx.room,
+            answers=settings.meeting_answers,
+            embedded_llm=plan.llm.chain[:1] == (LLAMACPP,),
+        )
+
+    # 6. History: every turn, then the agent's summary, to the backend (never blocking).
+    attach_history(session, ctx, config, settings, summary=agent.session_summary)
+
     # RoomIO linked to a fixed identity (meeting mode) reads the local participant at start.
     await ctx.connect()
     await session.start(
@@ -181,17 +210,17 @@ async def entrypoint(ctx: JobContext) -> None:
     )
 
 
-def _start_embedded_llm() -> None:
-    """Start llama.cpp in this (main) process so all job processes share one loaded model."""
+def start_embedded_llm() -> None:
+    """Start llama.cpp in this (main) process so all job processes share one loaded model;
+    job processes find it through ``PARLEY_LOCAL_LLM_URL`` (inherited environment)."""
     settings = get_settings()
-    plan = worker_plan()
-    if not plan.uses(LLAMACPP) or os.environ.get(LOCAL_LLM_URL_ENV):
+    if not worker_plan().uses(LLAMACPP) or os.environ.get(LOCAL_LLM_URL_ENV):
         return
     url, model = start_local_llm(
         gguf=settings.llm_gguf,
         threads=settings.llm_threads,
         ctx=settings.llm_ctx,
-        cache_dir=CACHE_DIR / "llm",
+        cache_dir=settings.model_cache_dir / "llm",
     )
     os.environ[LOCAL_LLM_URL_ENV] = url
     warm_prompt_cache(url, build_instructions(AgentConfig()))
@@ -206,7 +235,7 @@ def main() -> None:
             # One line at start-up: what was chosen and why.
             print(f"parley: {plan.describe()}", file=sys.stderr, flush=True)
             check_requirements(plan)
-            _start_embedded_llm()
+            start_embedded_llm()
         except (ProviderConfigError, ModelUnavailableError) as exc:
             print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(2) from exc

@@ -4,10 +4,10 @@ A :class:`ConversationAgent` with a different turn rule, applied in ``llm_node``
 for every way a turn arrives (speech, typed chat, the text harness): a turn not addressed to
 the agent produces no reply and no model call; a transcript question with no answer gets a
 fixed honest sentence; one with an answer goes to the model with the matching transcript
-lines. Every user turn is recorded under its speaker. The agent wires itself up on entry
-(the worker only picks the class by ``config.mode``): the bridge's speaker changes and the
-console's ``parley.ask`` RPC are attached to the room, and at job shutdown the summary is
-posted to the backend.
+lines. Every user turn is recorded under its speaker. The worker passes in what the agent
+needs (its meeting runtime, the room, the answer style); on entry the agent attaches the
+bridge's speaker changes and the console's ``parley.ask`` RPC to the room, and at job end
+``session_summary`` gives the history the meeting's summary (decisions, action items).
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
-import httpx
-from livekit.agents import Agent, ModelSettings, get_job_context, llm
+from livekit import rtc
+from livekit.agents import Agent, FlushSentinel, ModelSettings, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
 
-from parley_agent.conversation import ConversationAgent
+from parley_agent.conversation import ConversationAgent, SessionSummary
 from parley_agent.meeting.copilot import MeetingCopilot, TurnDecision
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.meeting.transcript import Segment, TranscriptStore
-from parley_agent.providers.selection import LLAMACPP
-from parley_agent.settings import get_settings
 from parley_common.agent_config import AgentConfig
 
 logger = logging.getLogger("parley.meeting.agent")
@@ -37,8 +35,12 @@ logger = logging.getLogger("parley.meeting.agent")
 MAX_CHAT_ITEMS = 40
 _REMEMBERED_TURNS = 200
 
+# How transcript answers are phrased (PARLEY_MEETING_ANSWERS): "model" lets the LLM phrase
+# the quoted lines, "extractive" speaks the quotes, "auto" picks by the model (see below).
+AnswerStyle = Literal["auto", "model", "extractive"]
 
-def meeting_link(config: AgentConfig) -> dict[str, str]:
+
+def meeting_link(config: AgentConfig) -> dict[str, Any]:
     """Room options that link a meeting session to the bridge participant ``meeting-<id>``
     (so a console viewer joining first is never mistaken for the meeting)."""
     if config.mode == "meeting" and config.meeting_id:
@@ -64,8 +66,14 @@ class MeetingAgent(ConversationAgent):
         tools: Sequence[llm.Tool | llm.Toolset] = (),
         extra_instructions: str | None = None,
         runtime: MeetingRuntime | None = None,
-        answers: str | None = None,
+        room: rtc.Room | None = None,
+        answers: AnswerStyle = "auto",
+        embedded_llm: bool = False,
     ) -> None:
+        """``runtime`` holds the transcript (shared with the transcript tool); ``room`` is
+        where the bridge's speaker changes and the ``parley.ask`` RPC arrive (None: text
+        harness); ``embedded_llm`` says the session's primary LLM is the small embedded
+        model, for ``answers="auto"``."""
         rules = meeting_rules(config.agent_display_name)
         super().__init__(
             config,
@@ -73,15 +81,15 @@ class MeetingAgent(ConversationAgent):
             extra_instructions=f"{rules}\n\n{extra_instructions}" if extra_instructions else rules,
         )
         self.runtime = runtime or MeetingRuntime(config.agent_display_name)
-        # "auto" | "model" | "extractive" (see PARLEY_MEETING_ANSWERS); None: from settings.
+        self._room = room
         self._answers = answers
+        self._embedded_llm = embedded_llm
         # user message id -> its transcript segment, and -> decision (llm_node can run twice
         # for one turn)
         self._segment_of: OrderedDict[str, Segment | None] = OrderedDict()
         self._decided: OrderedDict[str, TurnDecision] = OrderedDict()
         # A decision taken before its turn was final (preemptive generation): (text, decision)
         self._pending: tuple[str, TurnDecision] | None = None
-        self._finished = False
         self._summary_llm: llm.LLM | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # Speech window of the turn in progress (monotonic), from the VAD's user state.
@@ -107,12 +115,8 @@ class MeetingAgent(ConversationAgent):
         self.session.on("conversation_item_added", self._on_item)
         self.session.on("user_state_changed", self._on_user_state)
         self.runtime.attach_session(self.session)
-        try:
-            job = get_job_context()
-        except RuntimeError:
-            return  # text harness: no room, no job
-        self.runtime.attach_room(job.room)
-        job.add_shutdown_callback(self._post_summary)
+        if self._room is not None:
+            self.runtime.attach_room(self._room)
 
     def _linked_name(self) -> str | None:
         """Who a turn is from when the bridge names nobody: the linked participant, unless it
@@ -126,43 +130,23 @@ class MeetingAgent(ConversationAgent):
         return linked.name or linked.identity
 
     def _extractive_answers(self) -> bool:
-        answers = self._answers
-        if answers is None:
-            answers = get_settings().meeting_answers
-        if answers != "auto":
-            return answers == "extractive"
+        if self._answers != "auto":
+            return self._answers == "extractive"
         # auto: the small embedded model garbles and misattributes quotes; a capable model
         # (cloud, or a configured endpoint) phrases them. No LLM at all: quote.
         if not isinstance(self.session.llm, llm.LLM):
             return self.session.llm is None
-        try:
-            plan = getattr(self.session.userdata, "plan", None)
-        except ValueError:  # no userdata: not started by the worker
-            plan = None
-        primary = list(getattr(getattr(plan, "llm", None), "chain", None) or [])[:1]
-        return primary == [LLAMACPP]
+        return self._embedded_llm
 
     async def on_exit(self) -> None:
         self.session.off("conversation_item_added", self._on_item)
         self.session.off("user_state_changed", self._on_user_state)
         await super().on_exit()
 
-    async def _post_summary(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        settings = get_settings()
-        job = get_job_context()
-        model = self._summary_llm
-        async with httpx.AsyncClient() as http:
-            await self.runtime.finish(
-                http=http,
-                backend_url=settings.backend_url,
-                agent_token=settings.agent_token,
-                room_name=job.room.name,
-                job_id=job.job.id,
-                model=model,
-            )
+    async def session_summary(self) -> SessionSummary:
+        """The meeting's summary for the history at job end (the ask queue stops first)."""
+        summary = await self.runtime.finish(self._summary_llm)
+        return summary.text(), summary.model_dump()
 
     # ------------------------------------------------------------------ turns
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
@@ -223,12 +207,14 @@ class MeetingAgent(ConversationAgent):
         trimmed.truncate(max_items=MAX_CHAT_ITEMS)
         await self.update_chat_ctx(trimmed)
 
-    async def llm_node(
+    # The SDK types the node as a union of coroutines, one per kind of result; an async def
+    # that may return any of them is one coroutine of the union, which mypy cannot match.
+    async def llm_node(  # type: ignore[override]
         self,
         chat_ctx: llm.ChatContext,
         tools: list[llm.Tool],
         model_settings: ModelSettings,
-    ) -> AsyncIterable[llm.ChatChunk | str] | str | None:
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel] | str | None:
         last = chat_ctx.items[-1] if chat_ctx.items else None
         if isinstance(last, llm.ChatMessage) and last.role == "user":
             decision = self._decision(last)
@@ -257,6 +243,7 @@ class MeetingAgent(ConversationAgent):
                 speaker = self.copilot.attribute()  # not final yet: who speaks now
             else:
                 continue
+            assert isinstance(item, llm.ChatMessage)  # _is_user checked it
             text = item.text_content or ""
             if not text.startswith(f"{speaker}: "):
                 chat_ctx.items[index] = item.model_copy(update={"content": [f"{speaker}: {text}"]})

@@ -2,16 +2,15 @@
 
 ``MeetingRuntime`` is the one object the worker creates per meeting job. It owns the
 transcript store and the copilot, listens to the bridge's speaker changes, records what the
-agent says, answers the ``parley.ask`` RPC, and at shutdown posts the summary.
+agent says, answers the ``parley.ask`` RPC, and at the end builds the summary (the history
+uploader posts it, as it posts every turn).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
-import httpx
 from livekit import rtc
 from livekit.agents import AgentSession, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
@@ -19,7 +18,7 @@ from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateCha
 from parley_agent.meeting.console import ConsoleAsks, register_ask_rpc
 from parley_agent.meeting.copilot import MeetingCopilot
 from parley_agent.meeting.speakers import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
-from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary, post_summary
+from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
 
 logger = logging.getLogger("parley.meeting.runtime")
@@ -127,34 +126,15 @@ class MeetingRuntime:
 
     # ---------------------------------------------------------------- end
     async def summarise(self, model: llm.LLM | None = None) -> MeetingSummary:
+        """The model's summary when ``model`` writes a valid one in time, else the
+        transcript's (deterministic)."""
         summary = None
         if model is not None:
             summary = await llm_summary(model, self.store)
         return summary or build_summary(self.store)
 
-    async def finish(
-        self,
-        *,
-        http: httpx.AsyncClient,
-        backend_url: str | None,
-        agent_token: str | None,
-        room_name: str,
-        job_id: str | None,
-        model: llm.LLM | None = None,
-    ) -> MeetingSummary:
-        """Stop the ask queue, build the summary and post it (never raises)."""
+    async def finish(self, model: llm.LLM | None = None) -> MeetingSummary:
+        """Stop the ask queue and build the summary (never raises for the model)."""
         if self.asks is not None:
             await self.asks.aclose()
-        summary = await self.summarise(model)
-        if backend_url and agent_token:
-            try:
-                await post_summary(
-                    http, backend_url, agent_token, summary, room_name=room_name, job_id=job_id
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("could not post the meeting summary")
-        else:
-            logger.warning("no backend configured; meeting summary not posted")
-        return summary
+        return await self.summarise(model)

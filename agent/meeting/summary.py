@@ -2,8 +2,8 @@
 
 Built deterministically from the transcript (cue phrases, see ``retrieval``); when a model is
 available it may write a better one as JSON, which is validated and used only if it parses.
-Posting uses the backend's agent API (``POST /api/agent/summaries``, ``SummaryIn``) with an
-idempotency key, retried on network errors and 5xx so a brief backend outage loses nothing.
+The history uploader (``agent/history.py``) posts it like every other summary: same
+idempotency key per job, same durable retries and spool.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import logging
 import re
 
-import httpx
 from livekit.agents import llm as lk_llm
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,7 +21,9 @@ from parley_agent.meeting.transcript import TranscriptStore
 
 logger = logging.getLogger("parley.meeting.summary")
 
-SUMMARIES_PATH = "/api/agent/summaries"
+# The model gets this long at job end; the history then needs the rest of the framework's
+# 10 s shutdown allowance to post the summary (HistoryOptions.flush_timeout).
+SUMMARY_LLM_TIMEOUT_S = 4.0
 
 
 class ActionItemOut(BaseModel):
@@ -77,7 +78,7 @@ _SUMMARY_PROMPT = (
 
 
 async def llm_summary(
-    model: lk_llm.LLM, store: TranscriptStore, timeout_s: float = 12.0
+    model: lk_llm.LLM, store: TranscriptStore, timeout_s: float = SUMMARY_LLM_TIMEOUT_S
 ) -> MeetingSummary | None:
     """Ask ``model`` for the summary; None on any failure (the caller falls back)."""
     if not store.speakers():
@@ -107,51 +108,3 @@ async def llm_summary(
         logger.warning("LLM summary unusable: %s", exc)
         return None
     return summary if summary.overview.strip() else None
-
-
-async def post_summary(
-    http: httpx.AsyncClient,
-    backend_url: str,
-    agent_token: str,
-    summary: MeetingSummary,
-    *,
-    room_name: str,
-    job_id: str | None,
-    attempts: int = 3,
-    timeout_s: float = 5.0,
-) -> bool:
-    body = {
-        "summary_id": f"{room_name}:{job_id or 'job'}:meeting-summary"[:200],
-        "room_name": room_name,
-        "job_id": job_id,
-        "text": summary.text()[:50_000],
-        "data": summary.model_dump(),
-    }
-    url = backend_url.rstrip("/") + SUMMARIES_PATH
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
-        try:
-            response = await http.post(
-                url,
-                json=body,
-                headers={"Authorization": f"Bearer {agent_token}"},
-                timeout=timeout_s,
-            )
-            if response.status_code < 300:
-                logger.info("meeting summary posted (room %s)", room_name)
-                return True
-            if response.status_code < 500:
-                logger.error(
-                    "backend refused the summary: HTTP %s %s",
-                    response.status_code,
-                    response.text[:300],
-                )
-                return False
-            reason = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            reason = type(exc).__name__
-        logger.warning("posting the summary failed (%s), attempt %d/%d", reason, attempt, attempts)
-        if attempt < attempts:
-            await asyncio.sleep(delay)
-            delay *= 2
-    return False

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from livekit.agents import RunContext
 from livekit.agents.llm import ToolResult
 
 from parley_agent.meeting.transcript import TranscriptStore
+from parley_agent.settings import AgentSettings
 
 logger = logging.getLogger("parley.tools")
 
@@ -36,14 +36,20 @@ class ToolEnv:
     open_meteo_forecast_url: str = OPEN_METEO_FORECAST_URL
     backend_url: str | None = None
     agent_token: str | None = None
-    # The meeting transcript the transcript tools answer from (meeting mode).
+    # The meeting transcript the transcript tool answers from (meeting mode: the agent's).
     transcript: TranscriptStore = field(default_factory=TranscriptStore)
     # Identity of the participant the agent talks to in conversation mode, for context look-ups.
     participant_identity: str | None = None
 
 
-def tool_env_from_settings(settings: Any, http: httpx.AsyncClient, room_name: str) -> ToolEnv:
-    """The worker's ToolEnv from its ``AgentSettings``."""
+def tool_env_from_settings(
+    settings: AgentSettings,
+    http: httpx.AsyncClient,
+    room_name: str,
+    *,
+    transcript: TranscriptStore | None = None,
+) -> ToolEnv:
+    """The worker's ToolEnv from its ``AgentSettings`` (``transcript``: the meeting's)."""
     return ToolEnv(
         http=http,
         room_name=room_name,
@@ -52,6 +58,7 @@ def tool_env_from_settings(settings: Any, http: httpx.AsyncClient, room_name: st
         open_meteo_forecast_url=settings.open_meteo_forecast_url,
         backend_url=settings.backend_url,
         agent_token=settings.agent_token,
+        transcript=transcript if transcript is not None else TranscriptStore(),
     )
 
 

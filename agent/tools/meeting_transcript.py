@@ -6,14 +6,7 @@ from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import FunctionTool, ToolResult
 
 from parley_agent.meeting.questions import answer_question
-from parley_agent.meeting.transcript import TranscriptStore
 from parley_agent.tools.base import ToolEnv, logger
-
-
-def transcript_of(context: RunContext, env: ToolEnv) -> TranscriptStore:
-    """The running meeting agent's transcript, else the one given in the tool env."""
-    store = getattr(context.session.current_agent, "transcript", None)
-    return store if isinstance(store, TranscriptStore) else env.transcript
 
 
 def make_meeting_transcript_tool(env: ToolEnv) -> FunctionTool:
@@ -24,7 +17,7 @@ def make_meeting_transcript_tool(env: ToolEnv) -> FunctionTool:
         Args:
             question: The question as asked, e.g. "what did Ana say about the budget?".
         """
-        store = transcript_of(context, env)
+        store = env.transcript
         answer = answer_question(store, question[:500])
         logger.info("transcript question kind=%s found=%s", answer.kind, answer.found)
         if not answer.found:

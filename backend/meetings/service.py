@@ -516,7 +516,7 @@ class MeetingService:
         signature's tolerance) is acknowledged as "duplicate" and changes nothing.
         """
         event = payload.get("event")
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        data = found if isinstance(found := payload.get("data"), dict) else {}
         extra = payload.get("extra") if isinstance(payload.get("extra"), dict) else None
         if extra is None and isinstance(data.get("extra"), dict):
             extra = data["extra"]  # `extra` is sometimes inside `data`

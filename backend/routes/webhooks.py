@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from livekit import api
 
 from parley_backend import history_store
+from parley_backend.access_policy import LiveKitCaller
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
 from parley_backend.schemas import ErrorBody, epoch_in_range
@@ -48,7 +49,7 @@ def _check_times(event: api.WebhookEvent) -> None:
         422: {"model": ErrorBody, "description": "Verified, but a time is out of range"},
     },
 )
-async def livekit_webhook(request: Request) -> dict[str, object]:
+async def livekit_webhook(request: Request, _caller: LiveKitCaller) -> dict[str, object]:
     metrics: Metrics = request.app.state.metrics
     receiver: api.WebhookReceiver = request.app.state.webhook_receiver
     auth = request.headers.get("authorization", "")

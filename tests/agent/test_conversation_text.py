@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
+import pytest
 from livekit.agents import (
     AgentSession,
     APIConnectOptions,
+    ConversationItemAddedEvent,
     RunContext,
     UserInputTranscribedEvent,
     function_tool,
@@ -19,14 +22,13 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from parley_agent.conversation import (
     LANGUAGE_RULE,
     ConversationAgent,
-    build_agent,
     build_instructions,
     language_hint,
 )
 from parley_agent.error_policy import APOLOGY, ErrorPolicy
-from parley_agent.latency import TurnLatencyTracker, turn_tracker
+from parley_agent.latency import TurnLatencyTracker
 from parley_common.agent_config import AgentConfig
-from tests.agent.fakes import Fail, FakeLLM, ToolCall
+from tests.fakes.scripted_llm import Fail, ScriptedLLM, ToolCall
 
 
 def _session(fake: llm.LLM) -> AgentSession:
@@ -40,7 +42,7 @@ def _session(fake: llm.LLM) -> AgentSession:
 
 async def test_greeting_is_said_first_and_verbatim() -> None:
     config = AgentConfig(greeting="Welcome to Parley, ask me anything.")
-    async with _session(FakeLLM(["unused"])) as session:
+    async with _session(ScriptedLLM(["unused"])) as session:
         items: list[llm.ChatMessage] = []
         session.on("conversation_item_added", lambda ev: items.append(ev.item))
         await session.start(ConversationAgent(config))
@@ -51,7 +53,7 @@ async def test_greeting_is_said_first_and_verbatim() -> None:
 
 
 async def test_reply_comes_from_llm_with_rules_in_instructions() -> None:
-    fake = FakeLLM(["Paris is the capital of France."])
+    fake = ScriptedLLM(["Paris is the capital of France."])
     async with _session(fake) as session:
         await session.start(ConversationAgent(AgentConfig(persona="geography tutor")))
         result = await session.run(user_input="What is the capital of France?")
@@ -75,7 +77,7 @@ def test_language_hint_follows_detected_language() -> None:
 
 
 async def test_language_hint_is_added_to_the_turn_context() -> None:
-    async with _session(FakeLLM(["ok"])) as session:
+    async with _session(ScriptedLLM(["ok"])) as session:
         agent = ConversationAgent(AgentConfig())
         await session.start(agent)
         # What the session does when a multilingual STT reports the user's language.
@@ -99,7 +101,7 @@ class WeatherAgent(ConversationAgent):
 
 
 async def test_tool_call_shape_and_answer_from_tool_output() -> None:
-    fake = FakeLLM(
+    fake = ScriptedLLM(
         [
             ToolCall("get_weather", json.dumps({"city": "Lisbon"})),
             lambda ctx: "It is sunny and 21 degrees in Lisbon.",
@@ -125,13 +127,13 @@ async def test_extra_tools_and_instructions_are_accepted() -> None:
         """Answer pong."""
         return "pong"
 
-    agent = build_agent(AgentConfig(), tools=[ping], extra_instructions="Be terse.")
+    agent = ConversationAgent(AgentConfig(), tools=[ping], extra_instructions="Be terse.")
     assert "Be terse." in agent.instructions
     assert any(getattr(t, "id", None) == "ping" for t in agent.tools)
 
 
 async def test_llm_error_gives_apology_never_invented_content() -> None:
-    fake = FakeLLM([Fail("upstream 503")])
+    fake = ScriptedLLM([Fail("upstream 503")])
     async with _session(fake) as session:
         said: list[str] = []
         session.on(
@@ -154,8 +156,8 @@ async def test_llm_error_gives_apology_never_invented_content() -> None:
 
 
 async def test_fallback_adapter_switches_to_second_llm() -> None:
-    primary = FakeLLM([Fail("primary down")], label="primary")
-    secondary = FakeLLM(["Answer from the secondary."], label="secondary")
+    primary = ScriptedLLM([Fail("primary down")], label="primary")
+    secondary = ScriptedLLM(["Answer from the secondary."], label="secondary")
     adapter = llm.FallbackAdapter([primary, secondary], attempt_timeout=5.0)
     async with _session(adapter) as session:
         await session.start(ConversationAgent(AgentConfig()))
@@ -165,15 +167,39 @@ async def test_fallback_adapter_switches_to_second_llm() -> None:
     assert primary.calls and secondary.calls
 
 
-async def test_latency_tracker_records_turns_and_notifies() -> None:
-    got = []
-    async with _session(FakeLLM(["Sure."])) as session:
-        tracker = TurnLatencyTracker(room="room-1", job_id="job-1").attach(session)
-        tracker.subscribe(got.append)
+async def test_latency_tracker_logs_one_line_per_reply(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="parley.latency")
+    async with _session(ScriptedLLM(["Sure."])) as session:
+        TurnLatencyTracker(room="room-1", job_id="job-1").attach(session)
         await session.start(ConversationAgent(AgentConfig(greeting="Hello.")))
         await session.run(user_input="Can you help?")
-    assert turn_tracker(session) is tracker
-    texts = [(r.user_text, r.agent_text) for r in tracker.records]
-    assert ("Can you help?", "Sure.") in texts
-    assert got == tracker.records
-    assert all(r.room == "room-1" and r.job_id == "job-1" for r in got)
+    lines = [r for r in caplog.records if r.getMessage() == "turn latency"]
+    # The greeting and the reply; the reply is an LLM turn, so it has an LLM TTFT.
+    assert [r.turn for r in lines] == [0, 1]
+    assert all(r.room == "room-1" and r.job_id == "job-1" for r in lines)
+    assert lines[0].llm_ttft is None and lines[1].llm_ttft is not None
+
+
+def test_latency_pairs_a_reply_with_the_user_turn_before_it() -> None:
+    tracker = TurnLatencyTracker(room="room-1", job_id="job-1")
+    user = llm.ChatMessage(
+        role="user",
+        content=["Can you help?"],
+        metrics={"end_of_turn_delay": 0.31, "transcription_delay": 0.12},
+    )
+    greeting = llm.ChatMessage(role="assistant", content=["Hello."], metrics={})
+    reply = llm.ChatMessage(
+        role="assistant",
+        content=["Sure."],
+        metrics={"llm_node_ttft": 0.2, "tts_node_ttfb": 0.1, "e2e_latency": float("nan")},
+    )
+    tracker._on_item(ConversationItemAddedEvent(item=user))
+    # A fixed sentence (the greeting) committed after the user spoke does not take the turn.
+    assert tracker.record(greeting).end_of_utterance_delay is None
+    record = tracker.record(reply)
+    assert (record.end_of_utterance_delay, record.transcription_delay) == (0.31, 0.12)
+    # NaN is "not measured".
+    assert (record.llm_ttft, record.tts_ttfb, record.e2e_latency) == (0.2, 0.1, None)
+    # The user turn is answered once: a second reply is not paired with it.
+    assert tracker.record(reply).end_of_utterance_delay is None
+    assert record.turn_index == 1

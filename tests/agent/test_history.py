@@ -21,6 +21,8 @@ from parley_agent.history import (
     HistoryUploader,
     backoff_delay,
 )
+from parley_agent.meeting.runtime import MeetingRuntime
+from parley_agent.meeting.transcript import TranscriptStore
 from parley_common.testing.devstack import Backend, free_port, start_backend
 
 TOKEN = "history-test-token"
@@ -285,3 +287,43 @@ async def test_wrong_token_holds_history_until_fixed(tmp_path: Path, backend: Ba
     assert [t["text"] for t in await room_turns(backend.url, "token-room")] == [
         "kept despite a bad token"
     ]
+
+
+async def test_the_agents_summary_is_posted_once_through_the_uploader(
+    tmp_path: Path, backend: Backend
+) -> None:
+    store = TranscriptStore()
+    store.add("Ana Souza", "We agreed to launch on March 3rd.")
+    runtime = MeetingRuntime("Parley", store=store)
+
+    async def meeting_summary() -> tuple[str, dict]:
+        summary = await runtime.finish()
+        return summary.text(), summary.model_dump()
+
+    uploader = HistoryUploader(options(backend.url, tmp_path))
+    uploader.start()
+    recorder = recorder_for(uploader, "summary-room", job="AJ_meeting")
+    recorder.summary_source = meeting_summary
+    await recorder.aclose()  # nothing was said to the agent: the meeting's summary still goes
+    summaries = (await room_context(backend.url, "summary-room"))["summaries"]
+    assert [s["id"] for s in summaries] == ["AJ_meeting:session-summary"]
+    assert "Decisions:\n- Ana Souza: We agreed to launch on March 3rd." in summaries[0]["text"]
+    assert uploader.stats.sent == 1
+
+
+async def test_a_failing_agent_summary_falls_back_to_the_default(tmp_path: Path) -> None:
+    async def broken() -> tuple[str, dict]:
+        raise RuntimeError("the model went away")
+
+    uploader = HistoryUploader(options("http://127.0.0.1:9", tmp_path))  # never started
+    recorder = recorder_for(uploader, "fallback-room", job="AJ_fallback")
+    recorder.summary_source = broken
+    say(recorder, "user", "hello")
+    await recorder.aclose()
+    spooled = [
+        json.loads(line)["body"]
+        for path in (tmp_path / "spool").glob("*/*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert [b.get("summary_id") for b in spooled] == [None, "AJ_fallback:session-summary"]
+    assert "1 user turn(s)" in spooled[-1]["text"]

@@ -1,17 +1,16 @@
-"""End-of-meeting summary: its shape, the model path with fallback, posting to the backend."""
+"""End-of-meeting summary: its shape, the model path with fallback, what the agent hands the
+history (posting it is the history uploader's job: tests/agent/test_history.py)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import httpx
-
+from parley_agent.meeting.agent import MeetingAgent
 from parley_agent.meeting.runtime import MeetingRuntime
-from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary, post_summary
+from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
-from tests.agent.meeting.fake_llm import FakeLLM, Reply
-from tests.backend.conftest import AGENT_AUTH, AGENT_TOKEN, make_settings, running_app
+from parley_common.agent_config import AgentConfig
+from tests.fakes.rule_llm import Reply, RuleLLM
 
 LINES = [
     ("Ana Souza", "Let's settle the launch date."),
@@ -56,61 +55,20 @@ async def test_llm_summary_is_validated_and_falls_back() -> None:
         "decisions": ["Launch on March 3rd"],
         "action_items": [{"owner": "Chloe Diaz", "task": "book the venue"}],
     }
-    summary = await llm_summary(FakeLLM([lambda _c: Reply(text=json.dumps(good))]), _store())
+    summary = await llm_summary(RuleLLM([lambda _c: Reply(text=json.dumps(good))]), _store())
     assert summary is not None and summary.source == "llm"
     assert summary.action_items[0].owner == "Chloe Diaz"
     assert summary.participants == ["Ana Souza", "Ben Carter", "Chloe Diaz"]
     for bad in ("Sure! The meeting was great.", '{"overview": 3}', '{"decisions": []}'):
-        assert await llm_summary(FakeLLM([lambda _c, b=bad: Reply(text=b)]), _store()) is None
+        assert await llm_summary(RuleLLM([lambda _c, b=bad: Reply(text=b)]), _store()) is None
     runtime = MeetingRuntime("Parley", store=_store())
-    fallback = await runtime.summarise(FakeLLM(default="no json here"))
+    fallback = await runtime.summarise(RuleLLM(default="no json here"))
     assert fallback.source == "transcript" and fallback.decisions
 
 
-async def test_summary_is_posted_to_the_backend(tmp_path: Path) -> None:
-    summary = build_summary(_store())
-    async with running_app(make_settings(tmp_path)) as client:
-        ok = await post_summary(
-            client,
-            "http://testserver",
-            AGENT_TOKEN,
-            summary,
-            room_name="meeting-room",
-            job_id="AJ_1",
-        )
-        assert ok
-        # A retry of the same summary is recognised, not stored twice.
-        assert await post_summary(
-            client,
-            "http://testserver",
-            AGENT_TOKEN,
-            summary,
-            room_name="meeting-room",
-            job_id="AJ_1",
-        )
-        ctx = await client.get(
-            "/api/agent/context", params={"room_name": "meeting-room"}, headers=AGENT_AUTH
-        )
-        stored = ctx.json()["summaries"]
-        assert len(stored) == 1 and stored[0]["text"] == summary.text()
-        # A wrong token is a permanent refusal: no retries, reported as failure.
-        assert not await post_summary(
-            client, "http://testserver", "nope", summary, room_name="meeting-room", job_id="AJ_2"
-        )
-
-
-async def test_posting_retries_server_errors() -> None:
-    calls: list[int] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        body = json.loads(request.content)
-        assert body["summary_id"] == "room-1:AJ_9:meeting-summary"
-        MeetingSummary.model_validate(body["data"])
-        return httpx.Response(503 if len(calls) < 3 else 201, json={})
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        ok = await post_summary(
-            http, "http://backend", "t", build_summary(_store()), room_name="room-1", job_id="AJ_9"
-        )
-    assert ok and len(calls) == 3
+async def test_the_meeting_agents_session_summary_is_the_meeting_summary() -> None:
+    agent = MeetingAgent(AgentConfig(mode="meeting"), runtime=MeetingRuntime("Parley", _store()))
+    text, data = await agent.session_summary()
+    expected = build_summary(_store())
+    assert text == expected.text()
+    assert MeetingSummary.model_validate(data) == expected
