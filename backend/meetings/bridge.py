@@ -143,10 +143,6 @@ class MeetingBridge:
     # --- public -------------------------------------------------------------------------
 
     @property
-    def connected_socket(self) -> bool:
-        return self._socket is not None
-
-    @property
     def room(self) -> rtc.Room | None:
         return self._room if self._room is not None and self._room.isconnected() else None
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -173,14 +173,6 @@ async def last_status_time(engine: AsyncEngine, meeting_id: str) -> datetime.dat
                     continue
                 return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
     return None
-
-
-async def count_events(engine: AsyncEngine, meeting_id: str, kind: str) -> int:
-    query = select(func.count()).where(
-        meeting_events.c.meeting_id == meeting_id, meeting_events.c.kind == kind
-    )
-    async with engine.connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
 
 
 async def add_turn(

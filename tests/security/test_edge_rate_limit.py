@@ -70,9 +70,8 @@ async def _codes(
 
 async def test_invented_keys_do_not_buy_buckets_on_an_open_endpoint(tmp_path: Path) -> None:
     async with running_app(make_settings(tmp_path, **SLOW)) as c:
-        assert await _codes(c, 2, lambda i: {}) == [200, 200]
-        # A fresh invented key per request: refused outright (never a bucket of its own),
-        # and the address's bucket is still empty afterwards.
+        # An invented key is refused outright (access_policy: a presented key must match),
+        # before the limiter: it neither buys a fresh bucket nor drains the address's one.
         invented = await _codes(
             c,
             4,
@@ -82,25 +81,27 @@ async def test_invented_keys_do_not_buy_buckets_on_an_open_endpoint(tmp_path: Pa
             },
         )
         assert invented == [401, 401, 401, 401]
-        assert await _codes(c, 1, lambda i: {}) == [429]
+        assert await _codes(c, 3, lambda i: {}) == [200, 200, 429]
 
 
 async def test_only_the_verified_key_chooses_the_bucket(tmp_path: Path) -> None:
     async with running_app(make_settings(tmp_path, **PROD, **SLOW)) as c:
-        # An invented key in front of the real one: refused, so it cannot pick a bucket.
-        mixed = {"X-API-Key": secrets.token_hex(8), "Authorization": "Bearer frontend-key-1"}
-        assert (await c.post("/api/token", json={}, headers=mixed)).status_code == 401
-        # The real key, sent either way, is one bucket.
-        codes = await _codes(
+        # A random X-API-Key in front of the real bearer key is refused, not counted
+        # against some bucket of its own choosing.
+        mixed = await _codes(
             c,
-            3,
-            lambda i: (
-                {"X-API-Key": "frontend-key-1"}
-                if i % 2
-                else {"Authorization": "Bearer frontend-key-1"}
-            ),
+            2,
+            lambda i: {
+                "X-API-Key": secrets.token_hex(8),
+                "Authorization": "Bearer frontend-key-1",
+            },
         )
+        assert mixed == [401, 401]
+        codes = await _codes(c, 3, lambda i: {"Authorization": "Bearer frontend-key-1"})
         assert codes == [200, 200, 429]
+        # The same key sent the other way round is the same bucket.
+        swapped = await c.post("/api/token", json={}, headers={"X-API-Key": "frontend-key-1"})
+        assert swapped.status_code == 429
         # Another verified key has its own bucket.
         other = await c.post("/api/token", json={}, headers={"X-API-Key": "mgmt-key-1"})
         assert other.status_code == 200

@@ -18,6 +18,7 @@ import pytest
 from livekit import api
 from sqlalchemy import insert
 
+from parley_backend import history_store
 from parley_backend.history_tables import sessions, turns, webhook_events
 from tests.backend import conftest as backend_fixtures
 from tests.backend.conftest import (
@@ -223,3 +224,7 @@ async def test_one_bad_stored_row_never_fails_a_read(client: httpx.AsyncClient) 
     assert got["far"]["started_at"] is None and got["odd-latency"]["latency"] is None
     ctx = await client.get("/api/agent/context", params={"room_name": "room-b"}, headers=AGENT_AUTH)
     assert ctx.status_code == 200 and len(ctx.json()["turns"]) == 4
+    # A participant-wide look-up (answered only for vouched identities, which needs the live
+    # room; see tests/security/test_policy_*) reads the same rows through the store.
+    people = await history_store.participant_turns(engine, "alice", limit=50)
+    assert {t["id"] for t in people} == {"ok", "far", "inf", "odd-latency"}
