@@ -14,8 +14,6 @@ chooses the bucket, so inventing keys cannot escape the limit.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import math
 import time
@@ -25,7 +23,6 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
-from parley_backend.auth import presented_keys
 from parley_backend.settings import BackendSettings
 
 logger = logging.getLogger("parley.backend.rate_limit")
@@ -169,29 +166,17 @@ def create_token_limiter(settings: BackendSettings) -> Limiter:
     return TokenBucketLimiter(rate, settings.token_rate_burst)
 
 
-def _verified_key(presented: list[str], allowed: frozenset[str]) -> str | None:
-    # Every pair is compared so timing does not reveal which key matched.
-    match = None
-    for candidate in presented:
-        for key in allowed:
-            if hmac.compare_digest(candidate.encode(), key.encode()) and match is None:
-                match = candidate
-    return match
+def rate_limit_key(request: Request, verified_key_id: str | None) -> str:
+    """Who a token request counts against: the key the access policy verified, else the
+    client address.
 
-
-def rate_limit_key(request: Request) -> str:
-    """Who a token request counts against: a key that matched, else the client address.
-
-    On an open endpoint keys are not checked, and an unchecked key must never choose the
-    bucket (a caller would dodge the limit by inventing keys); on a keyed endpoint only the
-    key that actually matched counts, not merely the first one sent. Keys are hashed so
-    the limiter (and Redis) never holds a secret.
+    ``verified_key_id`` is the hash of a key that matched (``access_policy.Caller.key_id``),
+    never of one that was merely sent: an unverified key cannot choose the bucket, so
+    inventing keys cannot escape the limit. Only hashes reach the limiter (and Redis).
     """
+    if verified_key_id:
+        return "key:" + verified_key_id
     settings: BackendSettings = request.app.state.settings
-    if not settings.token_endpoint_open:
-        key = _verified_key(presented_keys(request), settings.token_key_set)
-        if key is not None:
-            return "key:" + hashlib.sha256(key.encode()).hexdigest()[:24]
     if settings.trust_forwarded_for:
         # The last hop is the one our own proxy appended; earlier entries are whatever
         # the client sent and would let it pick its own bucket.

@@ -135,7 +135,7 @@ async def _reads(c: httpx.AsyncClient) -> None:
         ("/api/sessions/RM_a/events", {}),
         ("/api/sessions/RM_b/transcript", {}),
         ("/api/agent/context", {"room_name": "room-a"}),
-        ("/api/agent/context", {"participant_identity": "alice"}),
+        ("/api/agent/context", {"room_name": "room-b"}),
     ):
         resp = await c.get(path, params=params, headers=AGENT_AUTH)
         assert resp.status_code < 500, (path, resp.status_code, resp.text[:300])
