@@ -12,10 +12,10 @@ import aiohttp
 from livekit import api, rtc
 
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import ASK_METHOD, AskRequest
 
 logger = logging.getLogger("parley.meetings.livekit")
 
-ASK_METHOD = "parley.ask"
 # A meeting room waits this long for its first participant, then closes by itself.
 ROOM_EMPTY_TIMEOUT_S = 600
 ROOM_DEPARTURE_TIMEOUT_S = 20
@@ -131,7 +131,7 @@ async def ask_agent(room: rtc.Room, question: str, timeout: float = 10.0) -> dic
     raw = await room.local_participant.perform_rpc(
         destination_identity=agent.identity,
         method=ASK_METHOD,
-        payload=json.dumps({"question": question}),
+        payload=AskRequest(question=question).model_dump_json(),
         response_timeout=timeout,
     )
     try:

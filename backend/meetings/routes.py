@@ -26,6 +26,7 @@ from parley_backend.meetings.platforms import MeetingUrlError, detect_platform
 from parley_backend.meetings.service import MeetingService
 from parley_backend.settings import BackendSettings
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import MAX_QUESTION_CHARS
 
 logger = logging.getLogger("parley.meetings.routes")
 
@@ -92,7 +93,7 @@ class CreateMeeting(BaseModel):
 class AskBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    question: str = Field(min_length=1, max_length=500)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
 
 
 def _with_timeline(row: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:

@@ -20,10 +20,9 @@ from parley_backend.access_policy import (
     agent_config_for,
     grant_join,
 )
-from parley_backend.auth import client_key
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
-from parley_backend.rate_limit import TokenBucketLimiter, retry_after_header
+from parley_backend.rate_limit import Limiter, rate_limit_key, retry_after_header
 from parley_backend.schemas import ERROR_RESPONSES, TokenRequest, TokenResponse
 from parley_backend.settings import BackendSettings
 from parley_backend.tokens import TokenRequestParams, mint_participant_token
@@ -37,8 +36,8 @@ _BODY_SCHEMA.pop("$defs", None)
 
 
 async def _rate_limit(request: Request) -> None:
-    limiter: TokenBucketLimiter = request.app.state.token_limiter
-    wait = limiter.acquire(client_key(request))
+    limiter: Limiter = request.app.state.token_limiter
+    wait = await limiter.check(rate_limit_key(request))
     if wait > 0:
         metrics: Metrics = request.app.state.metrics
         metrics.rate_limited.labels("/api/token").inc()
