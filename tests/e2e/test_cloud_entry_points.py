@@ -193,7 +193,8 @@ def test_make_dev_uses_the_livekit_server_named_in_the_env(
     root = _root(tmp_path, fakes, livekit)
     stack = _run_stack(root / ".env", tmp_path)
     try:
-        stack.wait_for_output(r"Parley is running", 120)
+        # run_stack's own limits (backend 60 s + worker 120 s): fail on its error, not before.
+        stack.wait_for_output(r"Parley is running", 200)
         out = stack.output()
         assert f"using the LiveKit server at {livekit.ws_url} (LIVEKIT_URL)" in out, out
         assert f"parley: providers: {CLOUD_LINE}" in out, out
