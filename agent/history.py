@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from livekit.agents import AgentSession, ConversationItemAddedEvent, JobContext
-from livekit.agents.llm import ChatItem, ChatMessage
+from livekit.agents.llm import ChatMessage
 from pydantic import ValidationError
 
 from parley_agent.latency import latency_parts
@@ -60,8 +60,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("parley.history")
 
-DEFAULT_SPOOL_DIR = Path(__file__).resolve().parent.parent / "data" / "history-spool"
-
 
 @dataclass
 class HistoryOptions:
@@ -74,7 +72,7 @@ class HistoryOptions:
     flush_timeout: float = 6.0  # at job end; the framework allows ~10 s for shutdown
     # Of that, the agent's own summary may take this long (a model writing it).
     summary_timeout: float = 5.0
-    spool_dir: Path | None = DEFAULT_SPOOL_DIR
+    spool_dir: Path | None = None  # None: no spool (attach_history passes the settings')
 
 
 @dataclass
@@ -97,7 +95,7 @@ class UploadStats:
 
 def backoff_delay(attempt: int, initial: float, cap: float) -> float:
     """Exponential backoff with full jitter in [delay/2, delay], capped at ``cap``."""
-    delay = min(cap, initial * (2 ** max(0, attempt - 1)))
+    delay = min(cap, initial * (2.0 ** max(0, attempt - 1)))
     return delay / 2 + random.random() * delay / 2
 
 
@@ -383,7 +381,7 @@ class HistoryRecorder:
     def _ids(self) -> dict[str, Any]:
         return {"room": self.room_name, "job_id": self.job_id}
 
-    def _record(self, item: ChatItem) -> None:
+    def _record(self, item: object) -> None:
         if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
             return
         text = (item.text_content or "").strip()
@@ -391,7 +389,7 @@ class HistoryRecorder:
             return
         role = "agent" if item.role == "assistant" else "user"
         speaker = (self.agent_identity() if role == "agent" else self.user_identity()) or role
-        metrics = dict(item.metrics or {})
+        metrics: dict[str, Any] = dict(item.metrics or {})
         started = metrics.get("started_speaking_at") or item.created_at
         ended = metrics.get("stopped_speaking_at")
         if ended is not None and started is not None and ended < started:
@@ -487,10 +485,11 @@ def attach_history(
     from the turn counts is posted, if anything was said.
     """
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
-    spool = Path(settings.history_spool_dir) if settings.history_spool_dir else DEFAULT_SPOOL_DIR
     uploader = HistoryUploader(
         HistoryOptions(
-            backend_url=settings.backend_url, agent_token=settings.agent_token, spool_dir=spool
+            backend_url=settings.backend_url,
+            agent_token=settings.agent_token,
+            spool_dir=settings.spool_dir,
         ),
         log_extra=ids,
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parley_common.paths import default_cache_dir, default_data_dir
 
 ProviderMode = Literal["auto", "cloud", "local"]
 
@@ -95,8 +98,12 @@ class AgentSettings(BaseSettings):
     # --- tools and meeting mode (agent/tools, agent/meeting) ---------------------------
     backend_url: str = Field(default="http://127.0.0.1:8000", alias="PARLEY_BACKEND_URL")
     agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
-    # Where unsent history is kept between jobs (agent/history.py). None: data/history-spool.
-    history_spool_dir: str | None = Field(default=None, alias="PARLEY_HISTORY_SPOOL_DIR")
+    # Files: defaults under the working directory and the user's cache, never the code's
+    # (parley_common/paths.py). Unsent history is kept between jobs (agent/history.py) in
+    # PARLEY_HISTORY_SPOOL_DIR, by default $PARLEY_DATA_DIR/history-spool.
+    data_dir: Path = Field(default_factory=default_data_dir, alias="PARLEY_DATA_DIR")
+    history_spool_dir: Path | None = Field(default=None, alias="PARLEY_HISTORY_SPOOL_DIR")
+    cache_dir: Path = Field(default_factory=default_cache_dir, alias="PARLEY_CACHE_DIR")
     open_meteo_geocoding_url: str = Field(
         default="https://geocoding-api.open-meteo.com", alias="PARLEY_OPEN_METEO_GEOCODING_URL"
     )
@@ -109,6 +116,15 @@ class AgentSettings(BaseSettings):
     meeting_answers: Literal["auto", "model", "extractive"] = Field(
         default="auto", alias="PARLEY_MEETING_ANSWERS"
     )
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.history_spool_dir or self.data_dir / "history-spool"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Downloaded models (Hugging Face files, Piper voices) when no offline pack has them."""
+        return self.cache_dir / "models"
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, room_io
+from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
@@ -33,7 +34,6 @@ from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.providers.factory import (
-    CACHE_DIR,
     Providers,
     build_providers,
     check_requirements,
@@ -160,9 +160,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     # 3. Turn handling and the session; latency logged and provider errors handled per turn.
     session: AgentSession = AgentSession(
-        stt=providers.stt,
+        stt=providers.stt or NOT_GIVEN,
         llm=providers.llm,
-        tts=providers.tts,
+        tts=providers.tts or NOT_GIVEN,
         vad=vad,
         **session_turn_options(settings, has_stt=providers.stt is not None),
         # Three unrecoverable provider errors in a row end the session (framework rule);
@@ -220,7 +220,7 @@ def start_embedded_llm() -> None:
         gguf=settings.llm_gguf,
         threads=settings.llm_threads,
         ctx=settings.llm_ctx,
-        cache_dir=CACHE_DIR / "llm",
+        cache_dir=settings.model_cache_dir / "llm",
     )
     os.environ[LOCAL_LLM_URL_ENV] = url
     warm_prompt_cache(url, build_instructions(AgentConfig()))

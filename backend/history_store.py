@@ -222,7 +222,7 @@ def _store_turn(conn: Connection, turn: TurnWrite, now: float) -> tuple[bool, di
 
 def same_turn(stored: dict[str, Any], turn: TurnWrite) -> bool:
     """Whether a resent turn carries the same content as the stored one."""
-    return (
+    return bool(
         stored["room_name"] == turn.room_name
         and stored["speaker_identity"] == turn.speaker_identity
         and stored["role"] == turn.role

@@ -40,7 +40,8 @@ def create_livekit_api(settings: BackendSettings) -> api.LiveKitAPI:
 
 def get_livekit(request: Request) -> api.LiveKitAPI:
     """FastAPI dependency: the app's LiveKit API client."""
-    return request.app.state.livekit
+    client: api.LiveKitAPI = request.app.state.livekit
+    return client
 
 
 @asynccontextmanager

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from parley_common.paths import default_data_dir, default_web_dist
 
 
 class BackendSettings(BaseSettings):
@@ -26,7 +26,8 @@ class BackendSettings(BaseSettings):
     livekit_api_secret: str = Field(default="secret", alias="LIVEKIT_API_SECRET")
     agent_name: str = Field(default="parley", alias="PARLEY_AGENT_NAME")
 
-    data_dir: Path = Field(default=REPO_ROOT / "data", alias="PARLEY_DATA_DIR")
+    # Defaults under the working directory, never the code's (parley_common/paths.py).
+    data_dir: Path = Field(default_factory=default_data_dir, alias="PARLEY_DATA_DIR")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
 
     # Management API keys, comma-separated. Empty in development = management API open.
@@ -52,7 +53,7 @@ class BackendSettings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="json", alias="PARLEY_LOG_FORMAT")
     # How long /ready waits for the database and the LiveKit API.
     ready_timeout_seconds: float = Field(default=3.0, gt=0, le=30, alias="PARLEY_READY_TIMEOUT")
-    web_dist: Path = Field(default=REPO_ROOT / "web" / "dist", alias="PARLEY_WEB_DIST")
+    web_dist: Path = Field(default_factory=default_web_dist, alias="PARLEY_WEB_DIST")
 
     # Meeting bridge (backend/meetings, docs/meeting-bridge.md).
     meeting_baas_api_key: str = Field(default="", alias="MEETING_BAAS_API_KEY")

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterable, Sequence
 from typing import Any, Literal
 
 from livekit import rtc
-from livekit.agents import Agent, ModelSettings, llm
+from livekit.agents import Agent, FlushSentinel, ModelSettings, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
 
 from parley_agent.conversation import ConversationAgent, SessionSummary
@@ -41,7 +41,7 @@ _REMEMBERED_TURNS = 200
 AnswerStyle = Literal["auto", "model", "extractive"]
 
 
-def meeting_link(config: AgentConfig) -> dict[str, str]:
+def meeting_link(config: AgentConfig) -> dict[str, Any]:
     """Room options that link a meeting session to the bridge participant ``meeting-<id>``
     (so a console viewer joining first is never mistaken for the meeting)."""
     if config.mode == "meeting" and config.meeting_id:
@@ -208,12 +208,14 @@ class MeetingAgent(ConversationAgent):
         trimmed.truncate(max_items=MAX_CHAT_ITEMS)
         await self.update_chat_ctx(trimmed)
 
-    async def llm_node(
+    # The SDK types the node as a union of coroutines, one per kind of result; an async def
+    # that may return any of them is one coroutine of the union, which mypy cannot match.
+    async def llm_node(  # type: ignore[override]
         self,
         chat_ctx: llm.ChatContext,
         tools: list[llm.Tool],
         model_settings: ModelSettings,
-    ) -> AsyncIterable[llm.ChatChunk | str] | str | None:
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel] | str | None:
         last = chat_ctx.items[-1] if chat_ctx.items else None
         if isinstance(last, llm.ChatMessage) and last.role == "user":
             decision = self._decision(last)
@@ -242,6 +244,7 @@ class MeetingAgent(ConversationAgent):
                 speaker = self.copilot.attribute()  # not final yet: who speaks now
             else:
                 continue
+            assert isinstance(item, llm.ChatMessage)  # _is_user checked it
             text = item.text_content or ""
             if not text.startswith(f"{speaker}: "):
                 chat_ctx.items[index] = item.model_copy(update={"content": [f"{speaker}: {text}"]})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from livekit.agents import tokenize
-from livekit.agents.tokenize import token_stream
+from livekit.agents.tokenize import SentenceStream, token_stream
 
 # Punctuation followed by whitespace: "3.5" and "1,000" are not boundaries.
 _BOUNDARY = re.compile(r"(?<=[.!?;:,])\s+")
@@ -68,7 +68,7 @@ class ClauseTokenizer(tokenize.SentenceTokenizer):
     def tokenize(self, text: str, *, language: str | None = None) -> list[str]:
         return [piece for piece, _, _ in self._split(text)]
 
-    def stream(self, *, language: str | None = None) -> tokenize.SentenceStream:
+    def stream(self, *, language: str | None = None) -> SentenceStream:
         return token_stream.BufferedSentenceStream(
             tokenizer=self._split,
             min_token_len=self._min_len,

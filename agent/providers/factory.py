@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from livekit.agents import llm as lk_llm
 from livekit.agents import stt as lk_stt
 from livekit.agents import tts as lk_tts
 from livekit.agents import vad as lk_vad
+from livekit.agents.types import NOT_GIVEN
 
 from parley_agent.providers import selection as sel
 from parley_agent.providers.clause_tokenizer import ClauseTokenizer
@@ -28,16 +29,18 @@ from parley_agent.providers.model_packs import (
 from parley_agent.settings import AgentSettings
 from parley_common.agent_config import AgentConfig
 
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+    from piper import PiperVoice
+
 logger = logging.getLogger("parley.providers")
 
-CACHE_DIR = Path.home() / ".cache" / "parley" / "models"
-
 _load_lock = threading.Lock()
-_whisper: tuple[object, ResolvedModel] | None = None
-_piper: tuple[object, ResolvedModel] | None = None
+_whisper: tuple[WhisperModel, ResolvedModel] | None = None
+_piper: tuple[PiperVoice, ResolvedModel] | None = None
 
 
-def whisper_model(settings: AgentSettings) -> tuple[object, ResolvedModel]:
+def whisper_model(settings: AgentSettings) -> tuple[WhisperModel, ResolvedModel]:
     global _whisper
     with _load_lock:
         if _whisper is None:
@@ -48,14 +51,17 @@ def whisper_model(settings: AgentSettings) -> tuple[object, ResolvedModel]:
         return _whisper
 
 
-def piper_voice(settings: AgentSettings) -> tuple[object, ResolvedModel]:
+def piper_voice(settings: AgentSettings) -> tuple[PiperVoice, ResolvedModel]:
     global _piper
     with _load_lock:
         if _piper is None:
             from parley_agent.providers.piper_tts import load_piper
 
             resolved = resolve_piper(settings.piper_voice)
-            _piper = (load_piper(resolved, download_dir=CACHE_DIR / "piper"), resolved)
+            _piper = (
+                load_piper(resolved, download_dir=settings.model_cache_dir / "piper"),
+                resolved,
+            )
         return _piper
 
 
@@ -166,7 +172,7 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
     if name == sel.OPENAI_LLM:
         return openai.LLM(
             model=settings.openai_llm_model,
-            api_key=settings.openai_api_key,
+            api_key=settings.openai_api_key or "",  # "" raises the plugin's clear error
             **_openai_base(settings),
         )
     if name == sel.REALTIME:
@@ -188,13 +194,13 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
                 gguf=settings.llm_gguf,
                 threads=settings.llm_threads,
                 ctx=settings.llm_ctx,
-                cache_dir=CACHE_DIR / "llm",
+                cache_dir=settings.model_cache_dir / "llm",
             )
     else:
         raise ModelUnavailableError(f"unknown LLM provider {name}")
     return openai.LLM(
         model=settings.llm_model,
-        base_url=url,
+        base_url=url if url is not None else NOT_GIVEN,
         api_key=settings.llm_api_key or "not-needed",
         temperature=0.3,  # small local models ramble at the default temperature
         max_completion_tokens=settings.llm_max_tokens,
@@ -219,8 +225,8 @@ def _build_local_tts(name: str, settings: AgentSettings, config: AgentConfig) ->
     if name == sel.PIPER:
         from parley_agent.providers.piper_tts import PiperTTS
 
-        voice, resolved = piper_voice(settings)
-        return PiperTTS(voice, voice_name=resolved.describe())
+        piper, resolved = piper_voice(settings)
+        return PiperTTS(piper, voice_name=resolved.describe())
     raise ModelUnavailableError(f"unknown local TTS provider {name}")
 
 
@@ -228,7 +234,7 @@ def _build_cloud_tts(name: str, settings: AgentSettings, config: AgentConfig) ->
     if name == sel.CARTESIA:
         from livekit.plugins import cartesia
 
-        kwargs = {"voice": config.voice or settings.cartesia_voice}
+        kwargs: dict[str, Any] = {"voice": config.voice or settings.cartesia_voice}
         return cartesia.TTS(
             model=settings.cartesia_model,
             language=None if config.language == "multi" else config.language.split("-")[0],

@@ -36,7 +36,7 @@ _url: str | None = None
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def _wait_ready(base: str, timeout: float) -> None:

@@ -110,7 +110,9 @@ def sha256_of(path: Path) -> str:
 
 
 def _stamp_file() -> Path:
-    return Path.home() / ".cache" / "parley" / "verified-models.json"
+    from parley_agent.settings import get_settings
+
+    return get_settings().cache_dir / "verified-models.json"
 
 
 def _cached_sha256(path: Path) -> str:
@@ -131,8 +133,9 @@ def _cached_sha256(path: Path) -> str:
         except (OSError, ValueError):
             stored = {}
         if isinstance(stored, dict) and isinstance(stored.get(disk_key), str):
-            _verified[key] = stored[disk_key]
-            return stored[disk_key]
+            digest: str = stored[disk_key]
+            _verified[key] = digest
+            return digest
     value = sha256_of(path)
     with _verified_lock:
         _verified[key] = value

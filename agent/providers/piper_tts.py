@@ -11,18 +11,22 @@ import logging
 import threading
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livekit.agents import APIConnectionError, APIConnectOptions, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 
 from parley_agent.providers.model_packs import ModelUnavailableError, ResolvedModel
 
+if TYPE_CHECKING:
+    from piper import PiperVoice
+
 logger = logging.getLogger("parley.tts.piper")
 
 _synth_lock = threading.Lock()
 
 
-def load_piper(model: ResolvedModel, *, download_dir: Path):  # -> PiperVoice
+def load_piper(model: ResolvedModel, *, download_dir: Path) -> PiperVoice:
     try:
         from piper import PiperVoice
     except ImportError as exc:
@@ -41,7 +45,9 @@ def load_piper(model: ResolvedModel, *, download_dir: Path):  # -> PiperVoice
 
 
 class PiperTTS(tts.TTS):
-    def __init__(self, voice, *, voice_name: str, length_scale: float | None = None) -> None:
+    def __init__(
+        self, voice: PiperVoice, *, voice_name: str, length_scale: float | None = None
+    ) -> None:
         """``voice`` is a loaded ``piper.PiperVoice``."""
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 import numpy as np
 from livekit import rtc
@@ -24,6 +25,10 @@ from livekit.agents.utils import AudioBuffer
 
 from parley_agent.providers.model_packs import ModelUnavailableError, ResolvedModel
 
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import Segment
+
 logger = logging.getLogger("parley.stt.whisper")
 
 WHISPER_RATE = 16000
@@ -32,7 +37,7 @@ WHISPER_RATE = 16000
 _decode_lock = threading.Lock()
 
 
-def load_whisper(model: ResolvedModel, *, threads: int | None = None):  # -> WhisperModel
+def load_whisper(model: ResolvedModel, *, threads: int | None = None) -> WhisperModel:
     """Load the CTranslate2 model (int8 on CPU). Raises ModelUnavailableError clearly."""
     try:
         from faster_whisper import WhisperModel
@@ -61,8 +66,10 @@ NON_SPEECH_LOGPROB = -1.0
 NON_SPEECH_PROB = 0.4
 
 
-def _is_non_speech(segment) -> bool:
-    return segment.avg_logprob < NON_SPEECH_LOGPROB and segment.no_speech_prob > NON_SPEECH_PROB
+def _is_non_speech(segment: Segment) -> bool:
+    return bool(
+        segment.avg_logprob < NON_SPEECH_LOGPROB and segment.no_speech_prob > NON_SPEECH_PROB
+    )
 
 
 # The VAD hands over each utterance with ~0.5 s of lead-in (its prefix padding). tiny.en
@@ -95,7 +102,12 @@ def trim_quiet_edges(samples: np.ndarray, margin_s: float = EDGE_MARGIN_S) -> np
 
 class WhisperSTT(stt.STT):
     def __init__(
-        self, model, *, model_name: str, language: str | None = None, hotwords: str | None = None
+        self,
+        model: WhisperModel,
+        *,
+        model_name: str,
+        language: str | None = None,
+        hotwords: str | None = None,
     ) -> None:
         """``model`` is a loaded ``faster_whisper.WhisperModel``; ``language`` None = detect.
         ``hotwords`` biases decoding toward words it would miss (the agent's name in meeting

@@ -180,7 +180,7 @@ class MeetingBaasClient:
                 "method": callback.method,
             }
         result = await self._request("POST", "/v2/bots", json=body, idempotent=False)
-        data = result.get("data") if isinstance(result.get("data"), dict) else {}
+        data = found if isinstance(found := result.get("data"), dict) else {}
         bot_id = data.get("bot_id")
         if not isinstance(bot_id, str) or not bot_id:
             raise MeetingBaasError(502, "BAD_RESPONSE", "create bot answered without a bot_id")

@@ -98,7 +98,8 @@ def participant_token(
     if attributes:
         token = token.with_attributes(attributes)
     if kind:
-        token = token.with_kind(kind)
+        # "bridge" is a LiveKit participant kind that livekit-api 1.2.2's Literal lacks.
+        token = token.with_kind(kind)  # type: ignore[arg-type]
     return token.to_jwt()
 
 

@@ -75,7 +75,8 @@ router = APIRouter(tags=["meetings"], lifespan=_lifespan)
 
 
 def _service(request: Request) -> MeetingService:
-    return request.app.state.meetings
+    service: MeetingService = request.app.state.meetings
+    return service
 
 
 class CreateMeeting(BaseModel):

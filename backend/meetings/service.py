@@ -439,7 +439,7 @@ class MeetingService:
     async def account_webhook(self, payload: dict[str, Any], msg_id: str) -> str:
         """A verified Svix delivery; returns what was done with it."""
         event = payload.get("event")
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        data = found if isinstance(found := payload.get("data"), dict) else {}
         extra = payload.get("extra") if isinstance(payload.get("extra"), dict) else None
         if extra is None and isinstance(data.get("extra"), dict):
             extra = data["extra"]  # `extra` is sometimes inside `data`

@@ -27,7 +27,8 @@ def fetch_token(backend_url: str, body: dict | None = None, headers: dict | None
         method="POST",
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
+        answer: dict = json.loads(resp.read())
+    return answer
 
 
 def frame_rms(frame: rtc.AudioFrame) -> float:

@@ -19,7 +19,7 @@ from parley_agent.settings import AgentSettings
 from parley_agent.turns import load_vad, session_turn_options
 from parley_common.agent_config import AgentConfig
 from tests.agent.audio_harness import ScriptedMicrophone, VirtualSpeaker, espeak_pcm
-from tests.agent.fakes import FakeLLM
+from tests.fakes.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,7 @@ class Rig:
         )
 
 
-async def _start(models, settings: AgentSettings, fake: FakeLLM, config: AgentConfig) -> Rig:
+async def _start(models, settings: AgentSettings, fake: ScriptedLLM, config: AgentConfig) -> Rig:
     whisper, src = models["whisper"]
     piper, psrc = models["piper"]
     session = AgentSession(
@@ -113,7 +113,7 @@ async def _close(rig: Rig) -> None:
 
 
 async def test_spoken_question_is_transcribed_and_answered_aloud(models, settings) -> None:
-    fake = FakeLLM([_echo])
+    fake = ScriptedLLM([_echo])
     rig = await _start(models, settings, fake, AgentConfig(greeting="Hi there."))
     try:
         await _wait_for(lambda: rig.speaker.voiced_after(0), 30, "the greeting audio")
@@ -146,7 +146,7 @@ async def test_spoken_question_is_transcribed_and_answered_aloud(models, setting
 
 
 async def test_user_speech_stops_the_agent(models, settings) -> None:
-    fake = FakeLLM(["Okay, I stopped."])
+    fake = ScriptedLLM(["Okay, I stopped."])
     rig = await _start(models, settings, fake, AgentConfig(greeting=LONG_GREETING))
     try:
         # Past the echo-cancellation warm-up, during which the framework ignores user audio.
@@ -176,7 +176,7 @@ def _cough() -> np.ndarray:
 
 
 async def test_cough_does_not_stop_the_agent_for_good(models, settings) -> None:
-    fake = FakeLLM(["This reply should never be needed."])
+    fake = ScriptedLLM(["This reply should never be needed."])
     rig = await _start(models, settings, fake, AgentConfig(greeting=LONG_GREETING))
     try:
         # Past the echo-cancellation warm-up, during which the framework ignores user audio.

@@ -28,7 +28,7 @@ from parley_agent.conversation import (
 from parley_agent.error_policy import APOLOGY, ErrorPolicy
 from parley_agent.latency import TurnLatencyTracker
 from parley_common.agent_config import AgentConfig
-from tests.agent.fakes import Fail, FakeLLM, ToolCall
+from tests.fakes.scripted_llm import Fail, ScriptedLLM, ToolCall
 
 
 def _session(fake: llm.LLM) -> AgentSession:
@@ -42,7 +42,7 @@ def _session(fake: llm.LLM) -> AgentSession:
 
 async def test_greeting_is_said_first_and_verbatim() -> None:
     config = AgentConfig(greeting="Welcome to Parley, ask me anything.")
-    async with _session(FakeLLM(["unused"])) as session:
+    async with _session(ScriptedLLM(["unused"])) as session:
         items: list[llm.ChatMessage] = []
         session.on("conversation_item_added", lambda ev: items.append(ev.item))
         await session.start(ConversationAgent(config))
@@ -53,7 +53,7 @@ async def test_greeting_is_said_first_and_verbatim() -> None:
 
 
 async def test_reply_comes_from_llm_with_rules_in_instructions() -> None:
-    fake = FakeLLM(["Paris is the capital of France."])
+    fake = ScriptedLLM(["Paris is the capital of France."])
     async with _session(fake) as session:
         await session.start(ConversationAgent(AgentConfig(persona="geography tutor")))
         result = await session.run(user_input="What is the capital of France?")
@@ -77,7 +77,7 @@ def test_language_hint_follows_detected_language() -> None:
 
 
 async def test_language_hint_is_added_to_the_turn_context() -> None:
-    async with _session(FakeLLM(["ok"])) as session:
+    async with _session(ScriptedLLM(["ok"])) as session:
         agent = ConversationAgent(AgentConfig())
         await session.start(agent)
         # What the session does when a multilingual STT reports the user's language.
@@ -101,7 +101,7 @@ class WeatherAgent(ConversationAgent):
 
 
 async def test_tool_call_shape_and_answer_from_tool_output() -> None:
-    fake = FakeLLM(
+    fake = ScriptedLLM(
         [
             ToolCall("get_weather", json.dumps({"city": "Lisbon"})),
             lambda ctx: "It is sunny and 21 degrees in Lisbon.",
@@ -133,7 +133,7 @@ async def test_extra_tools_and_instructions_are_accepted() -> None:
 
 
 async def test_llm_error_gives_apology_never_invented_content() -> None:
-    fake = FakeLLM([Fail("upstream 503")])
+    fake = ScriptedLLM([Fail("upstream 503")])
     async with _session(fake) as session:
         said: list[str] = []
         session.on(
@@ -156,8 +156,8 @@ async def test_llm_error_gives_apology_never_invented_content() -> None:
 
 
 async def test_fallback_adapter_switches_to_second_llm() -> None:
-    primary = FakeLLM([Fail("primary down")], label="primary")
-    secondary = FakeLLM(["Answer from the secondary."], label="secondary")
+    primary = ScriptedLLM([Fail("primary down")], label="primary")
+    secondary = ScriptedLLM(["Answer from the secondary."], label="secondary")
     adapter = llm.FallbackAdapter([primary, secondary], attempt_timeout=5.0)
     async with _session(adapter) as session:
         await session.start(ConversationAgent(AgentConfig()))
@@ -169,7 +169,7 @@ async def test_fallback_adapter_switches_to_second_llm() -> None:
 
 async def test_latency_tracker_logs_one_line_per_reply(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="parley.latency")
-    async with _session(FakeLLM(["Sure."])) as session:
+    async with _session(ScriptedLLM(["Sure."])) as session:
         TurnLatencyTracker(room="room-1", job_id="job-1").attach(session)
         await session.start(ConversationAgent(AgentConfig(greeting="Hello.")))
         await session.run(user_input="Can you help?")

@@ -12,9 +12,9 @@ from parley_agent.meeting.agent import MeetingAgent
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.tools import ToolEnv, build_tools
 from parley_common.agent_config import AgentConfig
-from tests.agent.meeting.fake_llm import (
-    FakeLLM,
+from tests.fakes.rule_llm import (
     Reply,
+    RuleLLM,
     last_is_tool_output,
     last_tool_output,
     last_user_text,
@@ -59,14 +59,14 @@ def _rules() -> list:
 
 
 @pytest.fixture
-async def meeting() -> AsyncIterator[tuple[AgentSession, MeetingAgent, FakeLLM]]:
+async def meeting() -> AsyncIterator[tuple[AgentSession, MeetingAgent, RuleLLM]]:
     config = AgentConfig(mode="meeting", tools=["meeting_transcript", "end_conversation"])
     # As the worker assembles it: the transcript tool reads the meeting's own transcript.
     meeting = MeetingRuntime(config.agent_display_name)
     async with httpx.AsyncClient() as http:
         tools = build_tools(config, ToolEnv(http=http, transcript=meeting.store))
         agent = MeetingAgent(config, tools=tools, runtime=meeting)
-        fake = FakeLLM(_rules(), default="I am not sure.")
+        fake = RuleLLM(_rules(), default="I am not sure.")
         async with AgentSession(llm=fake) as session:
             await session.start(agent)
             for speaker, text in MEETING:
@@ -156,7 +156,7 @@ async def test_agent_words_are_recorded_as_agent(meeting) -> None:
 async def test_extractive_answers_quote_the_transcript_without_the_model() -> None:
     config = AgentConfig(mode="meeting")
     agent = MeetingAgent(config, answers="extractive")
-    fake = FakeLLM(default="Ben said we should spend more.")  # would misquote
+    fake = RuleLLM(default="Ben said we should spend more.")  # would misquote
     async with AgentSession(llm=fake) as session:
         await session.start(agent)
         for speaker, text in MEETING:
@@ -178,6 +178,6 @@ async def test_extractive_answers_quote_the_transcript_without_the_model() -> No
 @pytest.mark.parametrize("embedded", [True, False])
 async def test_auto_answers_quote_with_the_embedded_model(embedded: bool) -> None:
     agent = MeetingAgent(AgentConfig(mode="meeting"), answers="auto", embedded_llm=embedded)
-    async with AgentSession(llm=FakeLLM()) as session:
+    async with AgentSession(llm=RuleLLM()) as session:
         await session.start(agent)
         assert agent.copilot.extractive is embedded

@@ -20,7 +20,7 @@ from parley_agent.settings import AgentSettings
 from parley_agent.turns import load_vad, turn_handling
 from parley_common.agent_config import AgentConfig
 from tests.agent.audio_harness import ScriptedMicrophone, VirtualSpeaker, espeak_pcm
-from tests.agent.meeting.fake_llm import FakeLLM, Reply
+from tests.fakes.rule_llm import Reply, RuleLLM
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def _grounded(chat_ctx: llm.ChatContext) -> Reply | None:
 async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
     settings = AgentSettings(_env_file=None)
     whisper, src = whisper_model(settings)
-    fake = FakeLLM([_grounded], default="I am not sure.")
+    fake = RuleLLM([_grounded], default="I am not sure.")
     session = AgentSession(
         # As the worker builds it in meeting mode: the agent's name as a Whisper hotword.
         stt=WhisperSTT(whisper, model_name=src.describe(), language="en", hotwords="Parley"),

@@ -10,7 +10,7 @@ from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
 from parley_common.agent_config import AgentConfig
-from tests.agent.meeting.fake_llm import FakeLLM, Reply
+from tests.fakes.rule_llm import Reply, RuleLLM
 
 LINES = [
     ("Ana Souza", "Let's settle the launch date."),
@@ -55,14 +55,14 @@ async def test_llm_summary_is_validated_and_falls_back() -> None:
         "decisions": ["Launch on March 3rd"],
         "action_items": [{"owner": "Chloe Diaz", "task": "book the venue"}],
     }
-    summary = await llm_summary(FakeLLM([lambda _c: Reply(text=json.dumps(good))]), _store())
+    summary = await llm_summary(RuleLLM([lambda _c: Reply(text=json.dumps(good))]), _store())
     assert summary is not None and summary.source == "llm"
     assert summary.action_items[0].owner == "Chloe Diaz"
     assert summary.participants == ["Ana Souza", "Ben Carter", "Chloe Diaz"]
     for bad in ("Sure! The meeting was great.", '{"overview": 3}', '{"decisions": []}'):
-        assert await llm_summary(FakeLLM([lambda _c, b=bad: Reply(text=b)]), _store()) is None
+        assert await llm_summary(RuleLLM([lambda _c, b=bad: Reply(text=b)]), _store()) is None
     runtime = MeetingRuntime("Parley", store=_store())
-    fallback = await runtime.summarise(FakeLLM(default="no json here"))
+    fallback = await runtime.summarise(RuleLLM(default="no json here"))
     assert fallback.source == "transcript" and fallback.decisions
 
 

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.agent.tools.fake_open_meteo import FakeOpenMeteo
+from tests.fakes.open_meteo import FakeOpenMeteo
 
 
 @pytest.fixture

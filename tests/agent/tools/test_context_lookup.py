@@ -11,17 +11,17 @@ from livekit.agents import Agent, AgentSession
 from parley_agent.tools import ToolEnv, build_tools
 from parley_agent.tools.context_lookup import render_context
 from parley_common.agent_config import AgentConfig
-from tests.agent.meeting.fake_llm import FakeLLM, Reply, last_is_tool_output, last_tool_output
 from tests.backend.conftest import AGENT_AUTH, AGENT_TOKEN, make_settings, running_app
+from tests.fakes.rule_llm import Reply, RuleLLM, last_is_tool_output, last_tool_output
 
 
-def _llm() -> FakeLLM:
+def _llm() -> RuleLLM:
     def rule(chat_ctx):  # type: ignore[no-untyped-def]
         if last_is_tool_output(chat_ctx):
             return Reply(text=last_tool_output(chat_ctx).splitlines()[-1])
         return Reply(tool="lookup_context", arguments={"about": "room"})
 
-    return FakeLLM([rule])
+    return RuleLLM([rule])
 
 
 async def _run(env: ToolEnv):  # type: ignore[no-untyped-def]

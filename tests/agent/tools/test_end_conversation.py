@@ -10,7 +10,7 @@ from livekit.agents import Agent, AgentSession
 from parley_agent.tools import ToolEnv, build_tools
 from parley_agent.tools.end_conversation import GOODBYE
 from parley_common.agent_config import AgentConfig
-from tests.agent.meeting.fake_llm import FakeLLM, Reply, last_user_text
+from tests.fakes.rule_llm import Reply, RuleLLM, last_user_text
 
 
 async def test_goodbye_then_session_closes() -> None:
@@ -21,7 +21,7 @@ async def test_goodbye_then_session_closes() -> None:
 
     async with httpx.AsyncClient() as http:
         tools = build_tools(AgentConfig(tools=["end_conversation"]), ToolEnv(http=http))
-        fake = FakeLLM([rule], default="Sure.")
+        fake = RuleLLM([rule], default="Sure.")
         session = AgentSession(llm=fake)
         closed = asyncio.Event()
         session.on("close", lambda _ev: closed.set())

@@ -11,14 +11,14 @@ from livekit.agents import Agent, AgentSession
 from parley_agent.tools import ToolEnv, build_tools
 from parley_agent.tools.weather import WeatherError, get_weather
 from parley_common.agent_config import AgentConfig
-from tests.agent.meeting.fake_llm import (
-    FakeLLM,
+from tests.fakes.open_meteo import FakeOpenMeteo
+from tests.fakes.rule_llm import (
     Reply,
+    RuleLLM,
     last_is_tool_output,
     last_tool_output,
     last_user_text,
 )
-from tests.agent.tools.fake_open_meteo import FakeOpenMeteo
 
 
 def _env(http: httpx.AsyncClient, fake: FakeOpenMeteo, **kw: object) -> ToolEnv:
@@ -27,7 +27,7 @@ def _env(http: httpx.AsyncClient, fake: FakeOpenMeteo, **kw: object) -> ToolEnv:
     )  # type: ignore[arg-type]
 
 
-def _weather_llm() -> FakeLLM:
+def _weather_llm() -> RuleLLM:
     """Calls weather(location=<last word>) for weather questions; repeats the tool output."""
 
     def rule(chat_ctx):  # type: ignore[no-untyped-def]
@@ -38,7 +38,7 @@ def _weather_llm() -> FakeLLM:
             return Reply(tool="weather", arguments={"location": text.rstrip("?").split(" in ")[-1]})
         return None
 
-    return FakeLLM([rule])
+    return RuleLLM([rule])
 
 
 async def _ask(env: ToolEnv, question: str):  # type: ignore[no-untyped-def]

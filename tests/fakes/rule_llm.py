@@ -1,4 +1,8 @@
-"""A deterministic LLM for text-harness tests, written against the framework's base classes.
+"""A rule-driven LLM: fakes a livekit-agents ``llm.LLM`` provider for text-harness tests.
+
+It implements the framework's LLM interface (``livekit/agents/llm/llm.py`` in livekit-agents
+1.8.9), not a wire protocol; ``tests.fakes.scripted_llm.ScriptedLLM`` is the one to use for
+replies in a fixed order and provider failures.
 
 Each call to ``chat`` consults a list of rules in order: the first rule whose predicate
 matches the chat context decides the reply (text, or one tool call). Tests can therefore
@@ -55,7 +59,7 @@ def all_text(chat_ctx: ChatContext) -> str:
     return "\n".join(parts)
 
 
-class FakeLLM(llm.LLM):
+class RuleLLM(llm.LLM):
     def __init__(self, rules: list[Rule] | None = None, default: str = "OK.") -> None:
         super().__init__()
         self.rules = list(rules or [])
@@ -93,7 +97,7 @@ class FakeLLM(llm.LLM):
 
 
 class _FakeStream(llm.LLMStream):
-    def __init__(self, llm_v: FakeLLM, *, reply: Reply, **kwargs: Any) -> None:
+    def __init__(self, llm_v: RuleLLM, *, reply: Reply, **kwargs: Any) -> None:
         super().__init__(llm_v, **kwargs)
         self._reply = reply
 

@@ -1,4 +1,11 @@
-"""Deterministic fakes against the livekit-agents base classes (no network, no models)."""
+"""A scripted LLM: fakes a livekit-agents ``llm.LLM`` provider with replies in sequence.
+
+It implements the framework's LLM interface (``livekit/agents/llm/llm.py`` in livekit-agents
+1.8.9: ``chat()`` returning an ``LLMStream`` that emits ``ChatChunk``s), not a wire protocol;
+for the OpenAI HTTP protocol see ``parley_common.testing.openai_stub``. Use it when a test
+needs replies in a fixed order, tool calls or provider failures (``Fail``); use
+``tests.fakes.rule_llm.RuleLLM`` when the reply depends on what the model was shown.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ class Fail:
 Step = str | ToolCall | Fail | Callable[[llm.ChatContext], str]
 
 
-class FakeLLM(llm.LLM):
+class ScriptedLLM(llm.LLM):
     """Replies from a script, one step per chat() call; the last step repeats.
 
     A ``str`` is streamed word by word; a ``ToolCall`` becomes an OpenAI-style tool call; a
@@ -72,7 +79,7 @@ class FakeLLM(llm.LLM):
 
 
 class _FakeStream(llm.LLMStream):
-    def __init__(self, owner: FakeLLM, step: Step, **kwargs) -> None:
+    def __init__(self, owner: ScriptedLLM, step: Step, **kwargs) -> None:
         super().__init__(owner, **kwargs)
         self._owner = owner
         self._step = step

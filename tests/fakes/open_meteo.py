@@ -5,6 +5,9 @@ answers ``{"results": [...], "generationtime_ms"}`` and omits ``results`` when n
 matches; forecast ``GET /v1/forecast?latitude=&longitude=&current=&daily=&timezone=`` answers
 ``current``/``current_units``/``daily``/``daily_units`` for the requested variables; bad
 parameters get HTTP 400 ``{"error": true, "reason": "..."}``.
+
+Sources: https://open-meteo.com/en/docs/geocoding-api and https://open-meteo.com/en/docs
+(Open-Meteo is free for non-commercial use; the fake keeps the tests off the network).
 """
 
 from __future__ import annotations
