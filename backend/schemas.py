@@ -58,6 +58,8 @@ class TokenRequest(BaseModel):
     participant_name: DisplayName | None = None
     agent_config: AgentConfig | None = None
     ttl_seconds: int | None = Field(default=None, ge=60, le=3600)
+    # An invite from POST /api/rooms/{room}/invites: join that room (docs/security.md).
+    invite: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 class TokenResponse(BaseModel):

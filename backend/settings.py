@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from parley_common.agent_config import (
+    DEFAULT_PRESETS,
+    DEFAULT_PUBLIC_FIELDS,
+    NEVER_PUBLIC_FIELDS,
+    PRESET_PATTERN,
+    AgentConfig,
+)
 from parley_common.paths import default_data_dir, default_web_dist
 
 
@@ -46,6 +55,20 @@ class BackendSettings(BaseSettings):
     # Take the client address from X-Forwarded-For (only behind a proxy you control).
     trust_forwarded_for: bool = Field(default=False, alias="PARLEY_TRUST_FORWARDED_FOR")
 
+    # Access policy (backend/access_policy.py, docs/security.md).
+    # HMAC secret for room invites; empty = derived from LIVEKIT_API_SECRET.
+    invite_secret: str = Field(default="", alias="PARLEY_INVITE_SECRET")
+    # Lifetime of an invite when the management caller does not choose one.
+    invite_ttl_seconds: int = Field(
+        default=600, ge=60, le=86_400, alias="PARLEY_INVITE_TTL_SECONDS"
+    )
+    # agent_config fields public callers may set (comma-separated; meeting_id never).
+    public_agent_fields: str = Field(
+        default=",".join(DEFAULT_PUBLIC_FIELDS), alias="PARLEY_PUBLIC_AGENT_FIELDS"
+    )
+    # Named presets: a JSON object {"name": {agent_config fields}}; empty = the built-ins.
+    agent_presets: str = Field(default="", alias="PARLEY_AGENT_PRESETS")
+
     log_level: str = Field(default="INFO", alias="PARLEY_LOG_LEVEL")
     # Log every successful request too (failures are always logged).
     access_log: bool = Field(default=False, alias="PARLEY_ACCESS_LOG")
@@ -76,6 +99,25 @@ class BackendSettings(BaseSettings):
             raise ValueError("must be 16000, 24000, 32000 or 48000")
         return value
 
+    @field_validator("public_agent_fields")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        names = {f.strip() for f in value.split(",") if f.strip()}
+        unknown = sorted(names - set(AgentConfig.model_fields))
+        if unknown:
+            raise ValueError(f"unknown agent_config fields {unknown}")
+        never = sorted(names & NEVER_PUBLIC_FIELDS)
+        if never:
+            raise ValueError(f"{never} can never be opened to public callers")
+        return value
+
+    @field_validator("agent_presets")
+    @classmethod
+    def _valid_presets(cls, value: str) -> str:
+        if value.strip():
+            _parse_presets(value)
+        return value
+
     # Cached: the token route reads these on every request.
     @cached_property
     def api_key_set(self) -> frozenset[str]:
@@ -92,9 +134,39 @@ class BackendSettings(BaseSettings):
             return self.token_open
         return self.environment == "development"
 
+    @cached_property
+    def public_agent_field_set(self) -> frozenset[str]:
+        return frozenset(f.strip() for f in self.public_agent_fields.split(",") if f.strip())
+
+    @cached_property
+    def presets(self) -> dict[str, AgentConfig]:
+        if not self.agent_presets.strip():
+            return {n: AgentConfig.model_validate(v) for n, v in DEFAULT_PRESETS.items()}
+        return _parse_presets(self.agent_presets)
+
     @property
     def public_livekit_url(self) -> str:
         return self.livekit_public_url or self.livekit_url
+
+
+def _parse_presets(raw: str) -> dict[str, AgentConfig]:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"PARLEY_AGENT_PRESETS is not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError('PARLEY_AGENT_PRESETS must be a JSON object {"name": {...}}')
+    presets: dict[str, AgentConfig] = {}
+    for name, fields in data.items():
+        if not re.fullmatch(PRESET_PATTERN, name):
+            raise ValueError(f"preset name {name!r} must match {PRESET_PATTERN}")
+        if not isinstance(fields, dict) or {"preset", "meeting_id"} & set(fields):
+            raise ValueError(f"preset {name!r} must be an object without preset/meeting_id")
+        try:
+            presets[name] = AgentConfig.model_validate(fields)
+        except ValidationError as exc:
+            raise ValueError(f"preset {name!r}: {exc.errors()[0]['msg']}") from None
+    return presets
 
 
 def load_settings() -> BackendSettings:

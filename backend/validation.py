@@ -17,8 +17,10 @@ DisplayName = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 def new_room_name(prefix: str = "parley") -> str:
-    return f"{prefix}-{secrets.token_hex(6)}"
+    # 64 random bits: nobody is handed (or can guess) a room another caller was given.
+    return f"{prefix}-{secrets.token_hex(8)}"
 
 
 def new_identity(prefix: str = "user") -> str:
-    return f"{prefix}-{secrets.token_hex(5)}"
+    # 48 random bits: unique among live participants (docs/security.md).
+    return f"{prefix}-{secrets.token_hex(6)}"

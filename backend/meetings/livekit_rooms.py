@@ -78,11 +78,16 @@ def participant_token(
     hidden: bool = False,
     kind: str | None = None,
     ttl_s: int = 6 * 3600,
+    publish_media: bool = True,
 ) -> str:
+    # Microphone only (the bridge publishes the meeting's mixed audio as one); helpers that
+    # only make RPC calls publish no media at all.
+    publishes = not hidden and publish_media
     grants = api.VideoGrants(
         room_join=True,
         room=room_name,
-        can_publish=not hidden,
+        can_publish=publishes,
+        can_publish_sources=["microphone"] if publishes else None,
         can_subscribe=True,
         can_publish_data=True,
         can_update_own_metadata=True,
@@ -153,6 +158,7 @@ async def ask_agent_transient(
         name="Parley console",
         kind=kind,
         ttl_s=300,
+        publish_media=False,
     )
     await room.connect(access.url, token)
     try:

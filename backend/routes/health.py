@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from livekit import api
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from parley_backend.access_policy import anonymous_caller
 from parley_backend.observability import Metrics
 from parley_backend.settings import BackendSettings
 
 logger = logging.getLogger("parley.backend.health")
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(anonymous_caller)])
 
 
 @router.get("/health", summary="Liveness: the process serves requests")

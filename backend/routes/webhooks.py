@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from livekit import api
 
 from parley_backend import history_store
+from parley_backend.access_policy import LiveKitCaller
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
 from parley_backend.schemas import ErrorBody
@@ -33,7 +34,7 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
         413: {"model": ErrorBody, "description": "Body too large"},
     },
 )
-async def livekit_webhook(request: Request) -> dict[str, object]:
+async def livekit_webhook(request: Request, _caller: LiveKitCaller) -> dict[str, object]:
     metrics: Metrics = request.app.state.metrics
     receiver: api.WebhookReceiver = request.app.state.webhook_receiver
     auth = request.headers.get("authorization", "")
