@@ -20,14 +20,19 @@ from parley_backend.schemas import (
     ErrorBody,
     SummaryAck,
     SummaryIn,
-    SummaryOut,
     TurnAck,
     TurnIn,
     ts_to_datetime,
 )
 from parley_backend.validation import NAME_PATTERN
 from parley_common.access import trusted_with_history
-from parley_common.wire import AGENT_API_PREFIX, CONTEXT_ROUTE, SUMMARIES_ROUTE, TURNS_ROUTE
+from parley_common.wire import (
+    AGENT_API_PREFIX,
+    CONTEXT_ROUTE,
+    SUMMARIES_ROUTE,
+    TURNS_ROUTE,
+    SummaryOut,
+)
 
 logger = logging.getLogger("parley.backend.agent_api")
 router = APIRouter(

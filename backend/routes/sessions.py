@@ -19,10 +19,10 @@ from parley_backend.schemas import (
     SessionList,
     SessionOut,
     Transcript,
-    TurnOut,
     ts_to_datetime,
 )
 from parley_backend.validation import NAME_PATTERN
+from parley_common.wire import TurnOut
 
 router = APIRouter(
     prefix="/api/sessions",

@@ -13,7 +13,7 @@ import pytest
 from livekit import api
 
 from parley_agent.conversation import build_instructions
-from parley_common.agent_config import parse_agent_config
+from parley_common.agent_config import AgentConfig, parse_agent_config
 from parley_common.testing.devstack import Backend, LiveKitServer, start_backend
 from tests.fakes.rule_llm import Reply, RuleLLM, last_is_tool_output, last_tool_output
 
@@ -73,21 +73,31 @@ def lk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKitServer]:
         server.stop()
 
 
+def _dispatched_config(lk: LiveKitServer, answer: dict[str, str]) -> AgentConfig:
+    """What the worker's entrypoint gets: the dispatch metadata in the signed token."""
+    claims = api.TokenVerifier(lk.api_key, lk.api_secret).verify(answer["participant_token"])
+    (dispatch,) = claims.room_config.agents
+    assert dispatch.agent_name == "parley"
+    config, problem = parse_agent_config(dispatch.metadata)
+    assert problem is None
+    return config
+
+
 @pytest.mark.integration
 def test_persona_and_language_reach_the_agent_through_the_token(
     backend: Backend, lk: LiveKitServer
 ) -> None:
     example = _load("02_persona_and_language")
     with httpx.Client(base_url=backend.url, timeout=10) as client:
-        answer = example.request_token(client, example.PIRATE)
-    claims = api.TokenVerifier(lk.api_key, lk.api_secret).verify(answer["participant_token"])
-    (dispatch,) = claims.room_config.agents
-    assert dispatch.agent_name == "parley"
-    # What the worker's entrypoint does with the metadata.
-    config, problem = parse_agent_config(dispatch.metadata)
-    assert problem is None and config == example.PIRATE
-    instructions = build_instructions(config)
-    assert "cheerful pirate" in instructions and "Start in German" in instructions
+        public = _dispatched_config(lk, example.request_token(client, example.PUBLIC))
+        custom = _dispatched_config(lk, example.request_token(client, example.CUSTOM, KEY))
+        # Without a key the persona is the policy's to choose: a 403 names the field.
+        refused = client.post("/api/token", json={"agent_config": {"persona": "x"}})
+    assert (public.persona, public.language) == ("pirate", "de")  # the preset, expanded
+    assert "Start in German" in build_instructions(public)
+    assert custom.model_dump(exclude={"preset"}) == example.CUSTOM.model_dump(exclude={"preset"})
+    assert "cheerful pirate" in build_instructions(custom)
+    assert refused.status_code == 403, refused.text
 
 
 @pytest.mark.integration
