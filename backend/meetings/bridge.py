@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from parley_backend.meetings.audio_stream import own_frames_audio_stream
 from parley_backend.meetings.livekit_rooms import LiveKitAccess, participant_token
 from parley_backend.meetings.protocol import Handshake, MalformedFrame, parse_text_frame
+from parley_common.wire import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC, bridge_identity
 
 logger = logging.getLogger("parley.meetings.bridge")
 
@@ -39,12 +40,11 @@ OUT_FRAME_MS = 20
 MAX_LEAD_S = 0.06
 # Meeting audio queued for the room beyond this when new audio arrives is trimmed.
 MAX_IN_BACKLOG_S = 0.04
-SPEAKERS_TOPIC = "parley.speakers"
 ATTR_ROLE = "parley.role"
 ATTR_MEETING = "parley.meeting_id"
 ATTR_PLATFORM = "parley.platform"
 ATTR_ACTIVE_SPEAKERS = "parley.active_speakers"
-ATTR_SPEAKER = "parley.speaker"
+ATTR_SPEAKER = SPEAKER_ATTRIBUTE  # read by the agent: named in the wire contract
 TRANSCRIPTION_TOPIC = "lk.transcription"
 MAX_LOGGED_MALFORMED = 10
 
@@ -84,7 +84,7 @@ class MeetingBridge:
         self.meeting_id = meeting_id
         self.room_name = room_name
         self.platform = platform
-        self.identity = f"meeting-{meeting_id}"
+        self.identity = bridge_identity(meeting_id)
         self.bot_rate = bot_rate
         self.agent_name = agent_name
         self.stats = BridgeStats()
