@@ -1,4 +1,7 @@
-"""The worker's configuration, read once from the environment (and ``.env``)."""
+"""The worker's configuration, read once from the environment and the root ``.env``.
+
+Which ``.env``: ``parley_common.env_file`` (the same rule as the backend and the scripts).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from parley_common.env_file import find_env_file
 from parley_common.paths import default_cache_dir, default_data_dir
 
 ProviderMode = Literal["auto", "cloud", "local"]
@@ -16,7 +20,12 @@ ProviderMode = Literal["auto", "cloud", "local"]
 
 class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+        # No implicit file: get_settings() passes the one find_env_file() chose, and a bare
+        # AgentSettings() (tests) reads only the environment.
+        env_file=None,
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     livekit_url: str = Field(default="ws://127.0.0.1:7880", alias="LIVEKIT_URL")
@@ -28,6 +37,8 @@ class AgentSettings(BaseSettings):
     http_port: int | None = Field(default=None, alias="PARLEY_AGENT_HTTP_PORT")
     num_idle_processes: int | None = Field(default=None, alias="PARLEY_AGENT_NUM_IDLE_PROCESSES")
     load_threshold: float | None = Field(default=None, alias="PARLEY_AGENT_LOAD_THRESHOLD")
+    # Seconds a SIGTERMed worker waits for its live conversations before ending them.
+    drain_timeout: int = Field(default=600, ge=1, alias="PARLEY_AGENT_DRAIN_TIMEOUT")
 
     espeak_voice: str = Field(default="en-us", alias="PARLEY_ESPEAK_VOICE")
 
@@ -49,6 +60,16 @@ class AgentSettings(BaseSettings):
     # OpenAI-compatible base URL for the cloud OpenAI STT/LLM/TTS (a proxy, or the benchmark's
     # stub). Empty: api.openai.com.
     openai_base_url: str | None = Field(default=None, alias="PARLEY_OPENAI_BASE_URL")
+    # Base URLs of the other cloud endpoints (self-hosted Deepgram, EU regions, proxies, the
+    # test fakes). Empty: the provider's public endpoint.
+    # Deepgram: a host (https://api.eu.deepgram.com) gets /v1/listen appended; a URL with a
+    # path is used as it is.
+    deepgram_base_url: str | None = Field(default=None, alias="PARLEY_DEEPGRAM_BASE_URL")
+    cartesia_base_url: str | None = Field(default=None, alias="PARLEY_CARTESIA_BASE_URL")
+    # OpenAI Realtime WebSocket (http(s) or ws(s)); empty: PARLEY_OPENAI_BASE_URL, else OpenAI.
+    openai_realtime_base_url: str | None = Field(
+        default=None, alias="PARLEY_OPENAI_REALTIME_BASE_URL"
+    )
     openai_llm_model: str = Field(default="gpt-4.1-mini", alias="PARLEY_OPENAI_LLM_MODEL")
     openai_realtime_model: str = Field(default="gpt-realtime", alias="PARLEY_OPENAI_REALTIME_MODEL")
     openai_stt_model: str = Field(default="gpt-4o-mini-transcribe", alias="PARLEY_OPENAI_STT_MODEL")
@@ -129,4 +150,4 @@ class AgentSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> AgentSettings:
-    return AgentSettings()
+    return AgentSettings(_env_file=find_env_file())

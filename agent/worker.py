@@ -27,12 +27,16 @@ from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
+from parley_agent.console_audio import ConsoleUnavailableError, check_console_audio
+from parley_agent.continuation import room_history
 from parley_agent.conversation import ConversationAgent, build_instructions
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
+from parley_agent.job_status import end_job, track_close
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.meeting.runtime import MeetingRuntime
+from parley_agent.providers.downloads import fetch_local_models
 from parley_agent.providers.factory import (
     Providers,
     build_providers,
@@ -57,6 +61,7 @@ from parley_agent.settings import AgentSettings, get_settings
 from parley_agent.tools import build_tools, tool_env_from_settings
 from parley_agent.turns import load_vad, session_turn_options
 from parley_common.agent_config import AgentConfig, parse_agent_config
+from parley_common.env_file import EnvFileError, describe_env_file, find_env_file
 
 logger = logging.getLogger("parley.worker")
 
@@ -92,6 +97,22 @@ def _import_openai_client() -> None:
     _ = (client.chat.completions, client.audio.speech, client.audio.transcriptions, client.models)
 
 
+def _register_plugins() -> None:
+    """Import the installed LiveKit plugins on the main thread, before the CLI runs.
+
+    A plugin registers itself on import and refuses to from any other thread; ``console``
+    runs prewarm and the job in threads, so importing there failed ("Plugins must be
+    registered on the main thread"). ``download-files`` also only sees registered plugins.
+    """
+    import importlib
+
+    for name in ("openai", "deepgram", "cartesia", "silero"):
+        try:
+            importlib.import_module(f"livekit.plugins.{name}")
+        except ImportError:
+            continue  # not installed: check_requirements names it when the plan needs it
+
+
 def server_options(settings: AgentSettings) -> dict[str, Any]:
     """``AgentServer`` keyword arguments from the settings (environment or ``.env``)."""
     options: dict[str, Any] = {
@@ -104,6 +125,9 @@ def server_options(settings: AgentSettings) -> dict[str, Any]:
         "ws_url": settings.livekit_url,
         "api_key": settings.livekit_api_key,
         "api_secret": settings.livekit_api_secret,
+        # SIGTERM drains: no new jobs, live conversations get this long to finish (the
+        # framework's default is 30 minutes, past any orchestrator's grace period).
+        "drain_timeout": settings.drain_timeout,
     }
     if settings.http_port is not None:
         options["port"] = settings.http_port
@@ -142,7 +166,9 @@ def room_providers(
 server = AgentServer(**server_options(get_settings()))
 
 
-@server.rtc_session(agent_name=get_settings().agent_name)
+# on_session_end: a conversation that ended normally is reported done before the job leaves
+# the room, so LiveKit records JS_SUCCESS instead of "agent worker left the room".
+@server.rtc_session(agent_name=get_settings().agent_name, on_session_end=end_job)
 async def entrypoint(ctx: JobContext) -> None:
     settings = get_settings()
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
@@ -174,6 +200,7 @@ async def entrypoint(ctx: JobContext) -> None:
     # The session closes when the user leaves (close_on_disconnect); the job then leaves
     # the room and its process returns to the pool instead of idling in an empty room.
     session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
+    track_close(session, ctx.job.id)
 
     # 4. Tools the room enabled (in meeting mode the transcript tool reads the meeting's).
     meeting = MeetingRuntime(config.agent_display_name) if config.mode == "meeting" else None
@@ -197,6 +224,13 @@ async def entrypoint(ctx: JobContext) -> None:
             answers=settings.meeting_answers,
             embedded_llm=plan.llm.chain[:1] == (LLAMACPP,),
         )
+
+    # A job taking over a lost conversation starts with what was said so far.
+    earlier = await room_history(
+        tool_http, settings.backend_url, settings.agent_token, ctx.room.name
+    )
+    if earlier is not None:
+        await agent.update_chat_ctx(earlier)
 
     # 6. History: every turn, then the agent's summary, to the backend (never blocking).
     attach_history(session, ctx, config, settings, summary=agent.session_summary)
@@ -229,16 +263,37 @@ def start_embedded_llm() -> None:
 
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        env_file = find_env_file()
+    except EnvFileError as exc:
+        print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from exc
     if command in ("dev", "start", "console", "connect"):
         try:
             plan = worker_plan()
-            # One line at start-up: what was chosen and why.
-            print(f"parley: {plan.describe()}", file=sys.stderr, flush=True)
+            # One line at start-up: what was chosen and why, and where the settings came from.
+            print(
+                f"parley: {plan.describe()} [{describe_env_file(env_file)}]",
+                file=sys.stderr,
+                flush=True,
+            )
             check_requirements(plan)
+            if command == "console":
+                check_console_audio()
             start_embedded_llm()
-        except (ProviderConfigError, ModelUnavailableError) as exc:
+        except (ProviderConfigError, ModelUnavailableError, ConsoleUnavailableError) as exc:
             print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(2) from exc
+    elif command == "download-files":
+        print(f"parley: download-files [{describe_env_file(env_file)}]", file=sys.stderr)
+        try:
+            settings = get_settings()
+            for line in fetch_local_models(settings, cache_dir=settings.model_cache_dir):
+                print(f"parley: {line}", file=sys.stderr, flush=True)
+        except ModelUnavailableError as exc:
+            print(f"parley: download-files failed: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from exc
+    _register_plugins()
     try:
         cli.run_app(server)
     finally:

@@ -6,13 +6,9 @@ Which credential makes which kind of caller, and what each kind may do, is decid
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
-from fastapi import Request
 from starlette.requests import HTTPConnection
-
-from parley_backend.settings import BackendSettings
 
 
 def presented_keys(request: HTTPConnection) -> list[str]:
@@ -33,23 +29,3 @@ def matches_any(candidate: str, allowed: frozenset[str]) -> bool:
     for key in allowed:
         found |= hmac.compare_digest(candidate.encode(), key.encode())
     return found
-
-
-def client_key(request: Request) -> str:
-    """Who a token request counts against for rate limiting.
-
-    Its (already verified) API key when the endpoint requires one, else its address: on an
-    open endpoint keys are not checked, and counting by them would let a caller dodge the
-    limit by inventing keys. Keys are hashed so the limiter never holds a secret.
-    """
-    settings: BackendSettings = request.app.state.settings
-    keys = presented_keys(request)
-    if keys and not settings.token_endpoint_open:
-        return "key:" + hashlib.sha256(keys[0].encode()).hexdigest()[:24]
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",", 1)[0].strip()
-        if first:
-            return "ip:" + first[:64]
-    host = request.client.host if request.client else "unknown"
-    return "ip:" + host

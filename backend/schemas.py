@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any, Literal
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from parley_backend.validation import NAME_PATTERN, DisplayName, Identity, RoomName
 from parley_common.agent_config import AgentConfig
@@ -17,9 +18,49 @@ from parley_common.wire import SummaryOut as SummaryOut
 from parley_common.wire import SummaryPost, TurnPost
 from parley_common.wire import TurnOut as TurnOut
 
+# Every timestamp that enters the backend is aware UTC inside this window; anything else
+# is refused at the edge with a 422 (naive ones are taken as UTC). The future slack
+# absorbs clock skew between hosts.
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def normalise_timestamp(value: datetime) -> datetime:
+    """Aware UTC within [2000-01-01, now + 1 day]; ``ValueError`` (→ 422) otherwise."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 at +01:00, year 9999 at -01:00
+        raise ValueError("timestamp is outside the supported range") from None
+    if not EARLIEST_TIMESTAMP <= value <= datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError("timestamp must be between 2000-01-01 and one day from now (UTC)")
+    return value
+
+
+def epoch_in_range(seconds: float) -> bool:
+    """Whether UNIX seconds are a usable timestamp (finite, inside the window above)."""
+    if not math.isfinite(seconds):
+        return False
+    latest = (datetime.now(UTC) + FUTURE_SLACK).timestamp()
+    return EARLIEST_TIMESTAMP.timestamp() <= seconds <= latest
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(normalise_timestamp)]
+
 
 def ts_to_datetime(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+    """Stored UNIX seconds as a datetime; None for a value no datetime can hold.
+
+    Reads must never fail on one bad row (stored before the edge checked, or by hand):
+    an unusable time is shown as absent rather than answering 500.
+    """
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
 
 
 class ErrorDetail(BaseModel):
@@ -187,7 +228,11 @@ def _reject_nul(value: str | None) -> str | None:
 
 
 class TurnIn(TurnPost):
-    """The wire's ``TurnPost`` with the backend's edge checks."""
+    """The wire's ``TurnPost`` with the backend's edge checks: timestamps normalised to
+    aware UTC and range-checked (a naive or out-of-range time is a 422, never a 500)."""
+
+    started_at: UtcDatetime | None = None
+    ended_at: UtcDatetime | None = None
 
     @field_validator("speaker_identity", "text", "job_id")
     @classmethod

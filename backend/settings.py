@@ -1,4 +1,7 @@
-"""The backend's configuration, read once from the environment (and ``.env``)."""
+"""The backend's configuration, read once from the environment and the root ``.env``.
+
+Which ``.env``: ``parley_common.env_file`` (the same rule as the worker and the scripts).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,14 @@ from parley_common.agent_config import (
     PRESET_PATTERN,
     AgentConfig,
 )
+from parley_common.env_file import find_env_file
 from parley_common.paths import default_data_dir, default_web_dist
 
 
 class BackendSettings(BaseSettings):
     # Empty values (as in .env.example) mean "use the default".
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    # No implicit file: load_settings() passes the one find_env_file() chose.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = Field(
         default="development", alias="PARLEY_ENV"
@@ -68,6 +73,16 @@ class BackendSettings(BaseSettings):
     )
     # Named presets: a JSON object {"name": {agent_config fields}}; empty = the built-ins.
     agent_presets: str = Field(default="", alias="PARLEY_AGENT_PRESETS")
+    # Shared rate-limit buckets across backend processes (redis://host:6379/0); empty =
+    # each process keeps its own (backend/rate_limit.py).
+    redis_url: str = Field(default="", alias="PARLEY_REDIS_URL")
+    # Browser origins allowed to call the API cross-origin (comma-separated, exact
+    # scheme://host[:port]); empty = same origin only.
+    cors_origins: str = Field(default="", alias="PARLEY_CORS_ORIGINS")
+    # /docs and /openapi.json: None = on in development, off in production.
+    api_docs: bool | None = Field(default=None, alias="PARLEY_API_DOCS")
+    # Bearer key for GET /metrics. Empty: open in development, off (404) in production.
+    metrics_key: str = Field(default="", alias="PARLEY_METRICS_KEY")
 
     log_level: str = Field(default="INFO", alias="PARLEY_LOG_LEVEL")
     # Log every successful request too (failures are always logged).
@@ -144,6 +159,16 @@ class BackendSettings(BaseSettings):
             return {n: AgentConfig.model_validate(v) for n, v in DEFAULT_PRESETS.items()}
         return _parse_presets(self.agent_presets)
 
+    @cached_property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.environment == "development"
+
     @property
     def public_livekit_url(self) -> str:
         return self.livekit_public_url or self.livekit_url
@@ -170,4 +195,4 @@ def _parse_presets(raw: str) -> dict[str, AgentConfig]:
 
 
 def load_settings() -> BackendSettings:
-    return BackendSettings()
+    return BackendSettings(_env_file=find_env_file())

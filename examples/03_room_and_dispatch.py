@@ -3,10 +3,12 @@
 The management API (``/api/rooms``, key in ``X-API-Key``) is for your own backend, never a
 browser: it creates a LiveKit room and explicitly dispatches the agent into it with an
 ``AgentConfig``, lists the dispatches, and deletes the room (which ends the agent's job).
-People then join with tokens from ``POST /api/token`` naming that room.
+People then join it with an invite: ``POST /api/rooms/{room}/invites`` (management key)
+returns one, and a browser passes it as ``invite`` to ``POST /api/token``, which assigns
+the identity (docs/security.md). A token naming the room itself needs a management key.
 
 Run it against a running stack (``make dev``; in development the management API is open
-when ``PARLEY_API_KEYS`` is empty):
+when ``PARLEY_API_KEYS`` is empty, to loopback callers only):
 
     PARLEY_EXAMPLE_API_KEY=<one of PARLEY_API_KEYS> \\
         .venv/bin/python examples/03_room_and_dispatch.py http://127.0.0.1:8000

@@ -15,15 +15,15 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from parley_backend.access_policy import (
+    Caller,
     JoinRequest,
     TokenCaller,
     agent_config_for,
     grant_join,
 )
-from parley_backend.auth import client_key
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
-from parley_backend.rate_limit import TokenBucketLimiter, retry_after_header
+from parley_backend.rate_limit import Limiter, rate_limit_key, retry_after_header
 from parley_backend.schemas import ERROR_RESPONSES, TokenRequest, TokenResponse
 from parley_backend.settings import BackendSettings
 from parley_backend.tokens import TokenRequestParams, mint_participant_token
@@ -36,9 +36,9 @@ _BODY_SCHEMA = TokenRequest.model_json_schema(ref_template="#/components/schemas
 _BODY_SCHEMA.pop("$defs", None)
 
 
-async def _rate_limit(request: Request) -> None:
-    limiter: TokenBucketLimiter = request.app.state.token_limiter
-    wait = limiter.acquire(client_key(request))
+async def _rate_limit(request: Request, caller: Caller) -> None:
+    limiter: Limiter = request.app.state.token_limiter
+    wait = await limiter.check(rate_limit_key(request, caller.key_id))
     if wait > 0:
         metrics: Metrics = request.app.state.metrics
         metrics.rate_limited.labels("/api/token").inc()
@@ -82,7 +82,7 @@ async def _parse_body(request: Request) -> TokenRequest:
 async def create_token(request: Request, caller: TokenCaller) -> JSONResponse:
     # Auth (the dependency) first, so unauthenticated floods cannot drain a real caller's
     # bucket; then the rate limit, before any body is read.
-    await _rate_limit(request)
+    await _rate_limit(request, caller)
     settings: BackendSettings = request.app.state.settings
     body = await _parse_body(request)
     config = agent_config_for(caller, body.agent_config, settings)

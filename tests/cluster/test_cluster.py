@@ -1,0 +1,440 @@
+"""Two LiveKit nodes on Redis, three workers, two backends on Postgres behind nginx.
+
+One cluster for the module (start-up is the expensive part); the tests that break a part
+bring it back before they end. Each test prints what it measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+
+import asyncpg
+import httpx
+import pytest
+from livekit import api
+from livekit.protocol.models import ParticipantInfo
+
+from parley_common.testing.cluster import Cluster, ClusterWorker, LiveKitNode
+from parley_common.testing.room_probe import RoomProbe, fetch_token
+from parley_common.testing.speaking_probe import SpeakingProbe
+from tests.backend.conftest import sign_webhook, webhook_body
+from tests.cluster.conftest import (
+    converse,
+    dispatch_agent,
+    mint_token,
+    room_name,
+    wait_greeted,
+    wait_job,
+    wait_quiet,
+    wait_warm,
+)
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.integration]
+
+FULL_WORKER = 2  # index of the worker whose load threshold is always exceeded
+CLUSTER_OPTIONS = {
+    "workers": 3,
+    # A threshold any CPU use exceeds: that worker reports itself full (WS_FULL).
+    "per_worker_env": {FULL_WORKER: {"PARLEY_AGENT_LOAD_THRESHOLD": "0.000001"}},
+    # The token bucket is per client; this module is one client asking often.
+    "backend_env": {"PARLEY_TOKEN_RATE_BURST": "500", "PARLEY_TOKEN_RATE_PER_MINUTE": "6000"},
+}
+
+
+async def _agents_joined(lk: api.LiveKitAPI, rooms: list[str]) -> None:
+    """Wait until each room's agent is in it. A room deleted before its agent joined is
+    created again by that join, and the agent would wait there for a user forever."""
+
+    async def joined(room: str) -> bool:
+        listing = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+        return any(p.kind == ParticipantInfo.Kind.AGENT for p in listing.participants)
+
+    for room in rooms:
+        await wait_until(lambda r=room: joined(r), 120, f"the agent joining {room}", interval=0.2)
+
+
+async def _delete_rooms(lk: api.LiveKitAPI, rooms: list[str]) -> None:
+    for room in rooms:
+        try:
+            await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+        except api.TwirpError:
+            pass
+
+
+async def test_rooms_land_on_both_nodes(cluster: Cluster, lkapi: api.LiveKitAPI) -> None:
+    rooms = [room_name("spread") for _ in range(16)]
+    started = time.monotonic()
+    for room in rooms:
+        await lkapi.room.create_room(api.CreateRoomRequest(name=room, empty_timeout=30))
+    took = time.monotonic() - started
+    try:
+        placed = Counter(getattr(cluster.room_node(r), "name", None) for r in rooms)
+        print(f"\n16 rooms created through the proxy in {took:.2f} s; placement {dict(placed)}")
+        assert None not in placed, f"a room has no node in LiveKit's map: {placed}"
+        assert set(placed) == {n.name for n in cluster.nodes}, placed
+    finally:
+        await _delete_rooms(lkapi, rooms)
+
+
+async def test_participant_talks_with_an_agent_whose_worker_is_on_the_other_node(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    room = room_name("across")
+    await wait_warm(cluster)
+    await dispatch_agent(lkapi, cluster, room)
+    job = await wait_job(lkapi, room, 30)
+    worker = cluster.worker_of(job.worker_id)
+    assert worker is not None, f"job taken by unknown worker {job.worker_id}"
+    other = next(n for n in cluster.nodes if n is not worker.node)
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(other.ws_url, mint_token(cluster, room, "caller"))
+        await wait_greeted(probe, 30)
+        latency = await converse(probe, cluster, "how far is the moon", 30)
+        host = cluster.room_node(room)
+        print(
+            f"\nparticipant on {other.name}, agent from {worker.name} (registered with "
+            f"{worker.node.name}), room hosted on {getattr(host, 'name', None)}: reply voiced "
+            f"{latency:.2f} s after the user stopped"
+        )
+        assert latency < 10
+    finally:
+        await probe.close()
+        await _delete_rooms(lkapi, [room])
+
+
+async def test_jobs_spread_over_workers_and_a_full_worker_gets_none(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    full = cluster.workers[FULL_WORKER]
+    assert full.process is not None
+    await wait_until(
+        lambda: "marking as unavailable" in full.process.output(),  # type: ignore[union-attr]
+        30,
+        f"{full.name} reporting itself full",
+    )
+    rooms = [room_name("jobs") for _ in range(6)]
+    started = time.monotonic()
+    try:
+        for room in rooms:
+            await dispatch_agent(lkapi, cluster, room)
+        jobs = [await wait_job(lkapi, room, 60) for room in rooms]
+        took = time.monotonic() - started
+        await _agents_joined(lkapi, rooms)
+        served = Counter(getattr(cluster.worker_of(j.worker_id), "name", j.worker_id) for j in jobs)
+        print(f"\n6 jobs assigned in {took:.2f} s: {dict(served)}; {full.name} is full")
+        assert "marking as available" not in full.process.output(), "the full worker recovered"
+        assert served[full.name] == 0, served
+        assert len(served) >= 2, f"every job went to one worker: {served}"
+    finally:
+        await _delete_rooms(lkapi, rooms)
+        await wait_warm(cluster)
+
+
+def _job_ended(cluster: Cluster, job_id: str) -> str | None:
+    """LiveKit's own record of how a job ended (the server logs it as the job leaves its
+    books; the dispatch API keeps showing JS_RUNNING in server 1.13.5)."""
+    for node in cluster.nodes:
+        if node.process is None:
+            continue
+        for line in node.process.output().splitlines():
+            if "job ended" in line and job_id in line:
+                return line
+    return None
+
+
+async def test_a_job_whose_user_left_is_recorded_by_livekit_as_a_success(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    await wait_warm(cluster)
+    room = room_name("leaver")
+    await dispatch_agent(lkapi, cluster, room)
+    job = await wait_job(lkapi, room, 30)
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(cluster.livekit_url, mint_token(cluster, room, "leaver"))
+        await wait_greeted(probe, 30)
+        await converse(probe, cluster, "thank you goodbye", 30)
+    finally:
+        await probe.close()  # the user simply leaves
+    left = time.monotonic()
+    await wait_until(lambda: _job_ended(cluster, job.job_id), 30, f"LiveKit ending {job.job_id}")
+    record = _job_ended(cluster, job.job_id) or ""
+    print(
+        f"\njob {job.job_id} ended {time.monotonic() - left:.1f} s after the user left: "
+        f"{record[record.find('status') :][:60]}"
+    )
+    assert '"status": "JS_SUCCESS"' in record, record
+    assert "agent worker left the room" not in record
+
+
+async def test_sigterm_drains_the_worker(cluster: Cluster, lkapi: api.LiveKitAPI) -> None:
+    await wait_warm(cluster)
+    room = room_name("drain")
+    await dispatch_agent(lkapi, cluster, room)
+    job = await wait_job(lkapi, room, 30)
+    worker = cluster.worker_of(job.worker_id)
+    assert worker is not None and worker.process is not None
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(cluster.livekit_url, mint_token(cluster, room, "stayer"))
+        await wait_greeted(probe, 30)
+        worker.signal(signal.SIGTERM)
+        termed = time.monotonic()
+        await wait_until(
+            lambda: "draining worker" in worker.process.output(), 10, "the worker draining"
+        )
+        # No new jobs for it: the next rooms' jobs go to the others.
+        rooms = [room_name("during-drain") for _ in range(2)]
+        for other in rooms:
+            await dispatch_agent(lkapi, cluster, other)
+        takers = [(await wait_job(lkapi, other, 60)).worker_id for other in rooms]
+        await _agents_joined(lkapi, rooms)
+        await _delete_rooms(lkapi, rooms)
+        assert worker.worker_id not in takers, takers
+        # The live conversation goes on.
+        latency = await converse(probe, cluster, "are you still with me", 30)
+        assert worker.process.alive(), "the worker quit with a conversation live"
+    finally:
+        await probe.close()
+    left = time.monotonic()
+    code = await asyncio.to_thread(worker.process.proc.wait, 60)
+    print(
+        f"\n{worker.name} SIGTERMed: took no new job, answered its live user "
+        f"{latency:.2f} s after they spoke, exited {code} {time.monotonic() - left:.1f} s "
+        f"after the user left ({time.monotonic() - termed:.1f} s after SIGTERM)"
+    )
+    assert code == 0
+    worker.stop()
+    worker.start()
+
+
+async def test_kill9_of_the_serving_worker_an_agent_returns_with_the_conversation(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    await wait_warm(cluster)
+    token = fetch_token(cluster.backend_url, {"participant_identity": "ada"})
+    room = token["room_name"]
+    job = await wait_job_after_join(lkapi, cluster, room, token)
+    probe, worker = job
+    try:
+        await converse(probe, cluster, "my name is ada lovelace", 30)
+        await wait_quiet(probe, 30)  # the reply played out: later voice is a new agent's
+        old_agents = {
+            p.identity
+            for p in probe.room.remote_participants.values()
+            if p.kind == ParticipantInfo.Kind.AGENT
+        }
+        killed = time.monotonic()
+        worker.kill9()
+
+        def new_agent() -> bool:
+            return any(
+                p.kind == ParticipantInfo.Kind.AGENT and p.identity not in old_agents
+                for p in probe.room.remote_participants.values()
+            )
+
+        await wait_until(new_agent, 90, "a new agent joining after the worker was killed")
+        joined = time.monotonic() - killed
+        await wait_until(
+            lambda: probe.agent_voice_after(killed + joined) is not None,
+            30,
+            "the new agent speaking",
+        )
+        back = (probe.agent_voice_after(killed + joined) or killed) - killed
+        await wait_quiet(probe, 30)  # its greeting
+        before = len(cluster.stub.state.chat_requests)
+        await converse(probe, cluster, "what is my name", 30)
+        asked = cluster.stub.state.chat_requests[before:]
+        seen = [str(m.get("content")) for r in asked for m in r.get("messages", [])]
+        print(
+            f"\n{worker.name} killed (-9) mid-conversation: a new agent joined after "
+            f"{joined:.1f} s and spoke after {back:.1f} s; its prompt had the earlier turns: "
+            f"{any('ada lovelace' in t for t in seen)}"
+        )
+        assert any("my name is ada lovelace" in t.lower() for t in seen), seen[-6:]
+    finally:
+        await probe.close()
+        worker.stop()
+        worker.start()
+
+
+async def wait_job_after_join(
+    lk: api.LiveKitAPI, cluster: Cluster, room: str, token: dict
+) -> tuple[SpeakingProbe, ClusterWorker]:
+    """Join with the backend's token (which dispatches the agent), greeted, and its worker."""
+    probe = SpeakingProbe()
+    await probe.connect(cluster.livekit_url, token["participant_token"])
+    try:
+        await wait_greeted(probe, 30)
+        job = await wait_job(lk, room, 10)
+    except BaseException:
+        await probe.close()
+        raise
+    worker = cluster.worker_of(job.worker_id)
+    assert worker is not None
+    return probe, worker
+
+
+async def _stored_events(db: asyncpg.Connection, room: str, event: str) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM webhook_events WHERE room_name = $1 AND event = $2", room, event
+    )
+
+
+async def test_a_webhook_delivered_to_both_backends_is_stored_once(
+    cluster: Cluster, db: asyncpg.Connection
+) -> None:
+    room = room_name("dup")
+    body = webhook_body("room_started", room=room, room_sid=f"RM_{room}")
+    auth = sign_webhook(body, key=cluster.api_key, secret=cluster.api_secret)
+    headers = {"content-type": "application/webhook+json", "authorization": auth}
+    async with httpx.AsyncClient(timeout=10) as http:
+        answers = await asyncio.gather(
+            *[
+                http.post(f"{b.url}/api/webhooks/livekit", content=body, headers=headers)
+                for b in cluster.backends
+            ]
+        )
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert sorted(a.json()["status"] for a in answers) == ["duplicate", "stored"]
+    assert await _stored_events(db, room, "room_started") == 1
+
+
+@pytest.mark.parametrize("victim", [0, 1], ids=["backend-1-down", "backend-2-down"])
+async def test_either_backend_down_the_other_serves_everything(
+    cluster: Cluster, lkapi: api.LiveKitAPI, db: asyncpg.Connection, victim: int
+) -> None:
+    down = cluster.backends[victim]
+    await wait_warm(cluster)
+    down.kill()
+    try:
+        # Tokens: every request answered, none refused.
+        started = time.monotonic()
+        codes = Counter()
+        for _ in range(20):
+            codes[fetch_token_status(cluster)] += 1
+        token_s = time.monotonic() - started
+        assert codes == {200: 20}, codes
+
+        # A real conversation: LiveKit's webhooks and the agent's history posts both go
+        # through the proxy to the surviving backend.
+        token = fetch_token(cluster.backend_url, {"participant_identity": "survivor"})
+        room = token["room_name"]
+        probe = SpeakingProbe()
+        try:
+            await probe.connect(cluster.nodes[victim].ws_url, token["participant_token"])
+            await wait_greeted(probe, 30)
+            await converse(probe, cluster, "is anyone still there", 30)
+            started = time.monotonic()
+            await wait_until(
+                lambda: db.fetchval(
+                    "SELECT count(*) FROM turns WHERE room_name = $1 AND text ILIKE $2",
+                    room,
+                    "%still there%",
+                ),
+                30,
+                "the agent's turns stored",
+                interval=0.2,
+            )
+            turns_s = time.monotonic() - started
+        finally:
+            await probe.close()
+        await wait_until(
+            lambda: _stored_events(db, room, "room_started"), 30, "room_started stored"
+        )
+        assert await _stored_events(db, room, "room_started") == 1
+        print(
+            f"\n{down.name} down: 20/20 tokens in {token_s:.2f} s; webhook stored once; "
+            f"turn stored {turns_s:.2f} s after the agent's reply"
+        )
+    finally:
+        down.start()
+
+
+def fetch_token_status(cluster: Cluster) -> int:
+    try:
+        fetch_token(cluster.backend_url, {})
+        return 200
+    except Exception as exc:
+        return getattr(exc, "code", 0)
+
+
+async def _room_on(lk: api.LiveKitAPI, cluster: Cluster, room: str) -> LiveKitNode | None:
+    """Create ``room`` through the proxy; the node hosting it (None if creation failed)."""
+    try:
+        await asyncio.wait_for(lk.room.create_room(api.CreateRoomRequest(name=room)), 5)
+    except (TimeoutError, api.TwirpError, Exception):
+        return None
+    return cluster.room_node(room)
+
+
+@pytest.mark.parametrize("how", ["killed", "cut-off"])
+async def test_a_lost_livekit_node_new_rooms_go_to_the_survivor_and_a_participant_rejoins(
+    cluster: Cluster, lkapi: api.LiveKitAPI, how: str
+) -> None:
+    await wait_warm(cluster)
+    token = fetch_token(cluster.backend_url, {"participant_identity": "rejoiner"})
+    room = token["room_name"]
+    first = RoomProbe()
+    await first.connect(cluster.livekit_url, token["participant_token"])
+    try:
+        await first.wait_for_agent_voice(30)
+    finally:
+        await first.close()
+    lost = cluster.room_node(room)
+    assert lost is not None
+    survivor = next(n for n in cluster.nodes if n is not lost)
+
+    lost_at = time.monotonic()
+    if how == "killed":
+        lost.kill()
+    else:
+        lost.host.cut()
+    try:
+        # New rooms: created through the proxy until five in a row land on the survivor.
+        in_a_row, first_ok = 0, None
+        while in_a_row < 5:
+            assert time.monotonic() - lost_at < 60, "new rooms still not on the survivor"
+            node = await _room_on(lkapi, cluster, room_name("after"))
+            if node is survivor:
+                in_a_row += 1
+                first_ok = first_ok or time.monotonic() - lost_at
+            else:
+                in_a_row = 0
+        rooms_s = time.monotonic() - lost_at
+
+        # The participant of the lost room rejoins (same room name, fresh token) and gets
+        # an agent again, from a worker registered with the survivor.
+        again = RoomProbe()
+        rejoin = None
+        while rejoin is None:
+            assert time.monotonic() - lost_at < 90, "rejoin never got an agent"
+            token = fetch_token(
+                cluster.backend_url, {"room_name": room, "participant_identity": "rejoiner"}
+            )
+            try:
+                await asyncio.wait_for(
+                    again.connect(cluster.livekit_url, token["participant_token"]), 10
+                )
+                await again.wait_for_agent_voice(30)
+                rejoin = time.monotonic() - lost_at
+            except (TimeoutError, Exception):
+                await again.close()
+                again = RoomProbe()
+        await again.close()
+        assert cluster.room_node(room) is survivor
+        print(
+            f"\n{lost.name} {how}: first new room on {survivor.name} after {first_ok:.1f} s, "
+            f"five in a row after {rooms_s:.1f} s; rejoined participant heard an agent "
+            f"{rejoin:.1f} s after the loss"
+        )
+    finally:
+        if how == "killed":
+            lost.start(cluster.binary)
+        else:
+            lost.host.heal()
