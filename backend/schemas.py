@@ -11,8 +11,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from parley_backend.validation import NAME_PATTERN, DisplayName, Identity, RoomName
 from parley_common.agent_config import AgentConfig
-from parley_common.wire import ContextOut as ContextOut  # the agent API's reply, re-exported
-from parley_common.wire import SummaryOut, SummaryPost, TurnOut, TurnPost
+
+# The agent API's bodies and replies are the wire contract's; routes import them from here.
+from parley_common.wire import ContextOut as ContextOut
+from parley_common.wire import SummaryOut as SummaryOut
+from parley_common.wire import SummaryPost, TurnPost
+from parley_common.wire import TurnOut as TurnOut
 
 # Every timestamp that enters the backend is aware UTC inside this window; anything else
 # is refused at the edge with a 422 (naive ones are taken as UTC). The future slack

@@ -136,9 +136,10 @@ class SummaryOut(BaseModel):
 
 
 class ContextOut(BaseModel):
-    """``GET /api/agent/context?room_name=…|participant_identity=…&limit=…`` (exactly one of
-    the two): a room's recent turns across its sessions, or a participant's turns and the
-    summaries of the sessions they were in."""
+    """``GET /api/agent/context?room_name=…[&participant_identity=…][&about=participant]``:
+    the agent's room's recent turns across its sessions, or, when the backend vouches for
+    the live participant (docs/security.md), that participant's turns and the summaries of
+    the sessions they were in (``participant_identity`` is then set)."""
 
     room_name: str | None
     participant_identity: str | None

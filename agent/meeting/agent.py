@@ -144,8 +144,11 @@ class MeetingAgent(ConversationAgent):
         self.session.off("user_state_changed", self._on_user_state)
         await super().on_exit()
 
-    async def session_summary(self) -> SessionSummary:
-        """The meeting's summary for the history at job end (the ask queue stops first)."""
+    async def session_summary(self) -> SessionSummary | None:
+        """The meeting's summary for the history at job end (the ask queue stops first);
+        None when the agent never joined the session (the job failed before it started)."""
+        if self.runtime.session is None:
+            return None
         summary = await self.runtime.finish(self._summary_llm)
         return summary.text(), summary.model_dump()
 

@@ -38,8 +38,6 @@ class ToolEnv:
     agent_token: str | None = None
     # The meeting transcript the transcript tool answers from (meeting mode: the agent's).
     transcript: TranscriptStore = field(default_factory=TranscriptStore)
-    # Identity of the participant the agent talks to in conversation mode, for context look-ups.
-    participant_identity: str | None = None
 
 
 def tool_env_from_settings(

@@ -22,8 +22,8 @@ from livekit.agents.llm import FunctionTool, ToolResult
 
 from parley_agent.tools.base import ToolEnv, logger, spoken_failure
 from parley_common.access import trusted_with_history
+from parley_common.wire import CONTEXT_PATH
 
-CONTEXT_PATH = "/api/agent/context"
 MAX_CHARS = 3000
 
 

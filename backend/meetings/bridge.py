@@ -35,6 +35,7 @@ from parley_backend.meetings.protocol import (
     MalformedFrame,
     parse_text_frame,
 )
+from parley_common.wire import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC, bridge_identity
 
 logger = logging.getLogger("parley.meetings.bridge")
 
@@ -57,12 +58,11 @@ MAX_CHUNK_KEEP_S = 1.0
 REJOIN_DELAYS_S = (0.0, 0.2, 0.5, 1.0, 2.0, 5.0)
 # Only these mean the room itself is gone, which does end the meeting.
 _ROOM_GONE = frozenset({rtc.DisconnectReason.ROOM_DELETED, rtc.DisconnectReason.ROOM_CLOSED})
-SPEAKERS_TOPIC = "parley.speakers"
 ATTR_ROLE = "parley.role"
 ATTR_MEETING = "parley.meeting_id"
 ATTR_PLATFORM = "parley.platform"
 ATTR_ACTIVE_SPEAKERS = "parley.active_speakers"
-ATTR_SPEAKER = "parley.speaker"
+ATTR_SPEAKER = SPEAKER_ATTRIBUTE  # read by the agent: named in the wire contract
 TRANSCRIPTION_TOPIC = "lk.transcription"
 MAX_LOGGED_MALFORMED = 10
 
@@ -104,7 +104,7 @@ class MeetingBridge:
         self.meeting_id = meeting_id
         self.room_name = room_name
         self.platform = platform
-        self.identity = f"meeting-{meeting_id}"
+        self.identity = bridge_identity(meeting_id)
         self.bot_rate = bot_rate
         self.agent_name = agent_name
         self.stats = BridgeStats()

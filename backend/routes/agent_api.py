@@ -26,11 +26,17 @@ from parley_backend.schemas import (
 )
 from parley_backend.validation import NAME_PATTERN
 from parley_common.access import trusted_with_history
-from parley_common.wire import SummaryOut
+from parley_common.wire import (
+    AGENT_API_PREFIX,
+    CONTEXT_ROUTE,
+    SUMMARIES_ROUTE,
+    TURNS_ROUTE,
+    SummaryOut,
+)
 
 logger = logging.getLogger("parley.backend.agent_api")
 router = APIRouter(
-    prefix="/api/agent",
+    prefix=AGENT_API_PREFIX,
     tags=["agent"],
     dependencies=[Depends(agent_caller)],
     responses={
@@ -56,7 +62,7 @@ def _summary_out(row: dict[str, Any]) -> SummaryOut:
 
 
 @router.post(
-    "/turns",
+    TURNS_ROUTE,
     response_model=TurnAck,
     status_code=201,
     summary="Record a finished turn (idempotent by turn_id)",
@@ -94,7 +100,7 @@ async def post_turn(request: Request, body: TurnIn, response: Response) -> TurnA
 
 
 @router.post(
-    "/summaries",
+    SUMMARIES_ROUTE,
     response_model=SummaryAck,
     status_code=201,
     summary="Record a session summary (idempotent by summary_id)",
@@ -124,7 +130,7 @@ async def post_summary(request: Request, body: SummaryIn, response: Response) ->
     return SummaryAck(summary=_summary_out(row), duplicate=not inserted)
 
 
-@router.get("/context", response_model=ContextOut, summary="Recent turns and summaries")
+@router.get(CONTEXT_ROUTE, response_model=ContextOut, summary="Recent turns and summaries")
 async def get_context(
     request: Request,
     room_name: str = Query(pattern=NAME_PATTERN, description="The room the agent runs in"),
