@@ -21,6 +21,7 @@ bench: setup
 	.venv/bin/python scripts/bench_dispatch.py --quick
 	.venv/bin/python scripts/bench_voice.py --quick
 	.venv/bin/python scripts/bench_voice.py --quick --stub-cloud
+	.venv/bin/python scripts/bench_voice.py --quick --cloud-fakes
 	.venv/bin/python scripts/bench_backend.py --quick
 	.venv/bin/python scripts/bench_bridge.py --quick
 

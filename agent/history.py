@@ -40,21 +40,25 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from livekit.agents import AgentSession, ConversationItemAddedEvent, JobContext
 from livekit.agents.llm import ChatMessage
+from pydantic import ValidationError
 
 from parley_agent.latency import latency_parts
 from parley_agent.settings import AgentSettings
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import (
+    IDEMPOTENCY_HEADER,
+    SUMMARIES_PATH,
+    TURNS_PATH,
+    LatencyParts,
+    SummaryPost,
+    TurnPost,
+    summary_id,
+)
 
 if TYPE_CHECKING:
     from parley_agent.conversation import SessionSummary
 
 logger = logging.getLogger("parley.history")
-
-TURNS_PATH = "/api/agent/turns"
-SUMMARIES_PATH = "/api/agent/summaries"
-DEFAULT_SPOOL_DIR = Path(__file__).resolve().parent.parent / "data" / "history-spool"
-
-_MAX_TEXT = 20_000
 
 
 @dataclass
@@ -68,7 +72,7 @@ class HistoryOptions:
     flush_timeout: float = 6.0  # at job end; the framework allows ~10 s for shutdown
     # Of that, the agent's own summary may take this long (a model writing it).
     summary_timeout: float = 5.0
-    spool_dir: Path | None = DEFAULT_SPOOL_DIR
+    spool_dir: Path | None = None  # None: no spool (attach_history passes the settings')
 
 
 @dataclass
@@ -208,7 +212,7 @@ class HistoryUploader:
             retry_after: float | None = None
             try:
                 resp = await self._http.post(
-                    post.path, json=body, headers={"Idempotency-Key": post.key}
+                    post.path, json=body, headers={IDEMPOTENCY_HEADER: post.key}
                 )
                 status = resp.status_code
                 if status < 300:
@@ -331,10 +335,15 @@ def _retry_after(resp: httpx.Response) -> float | None:
 # ---------------------------------------------------------------------- turns → posts
 
 
-def _iso(ts: float | None) -> str | None:
+def _when(ts: float | None) -> datetime | None:
     if ts is None or not math.isfinite(ts) or ts <= 0:
         return None
-    return datetime.fromtimestamp(ts, UTC).isoformat()
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _body(post: TurnPost | SummaryPost) -> dict[str, Any]:
+    # Absent, not null: the uploader fills what is known later (room_sid) at send time.
+    return post.model_dump(mode="json", exclude_none=True)
 
 
 SummarySource = Callable[[], Awaitable["SessionSummary | None"]]
@@ -363,6 +372,8 @@ class HistoryRecorder:
         """``conversation_item_added`` handler. Never raises into the session."""
         try:
             self._record(event.item)
+        except ValidationError as exc:  # e.g. a room name outside the contract's pattern
+            logger.error("turn not recorded: %s", exc, extra=self._ids)
         except Exception:
             logger.exception("could not record a turn", extra=self._ids)
 
@@ -383,39 +394,39 @@ class HistoryRecorder:
         ended = metrics.get("stopped_speaking_at")
         if ended is not None and started is not None and ended < started:
             ended = None
-        latency = latency_parts(metrics) or None
-        body: dict[str, Any] = {
-            "turn_id": f"{self.job_id}:{item.id}"[:200],
-            "room_name": self.room_name,
-            "job_id": self.job_id[:64],
-            "seq": self.seq,
-            "speaker_identity": speaker[:256],
-            "role": role,
-            "text": text[:_MAX_TEXT],
-            "language": self.language,
-            "started_at": _iso(started),
-            "ended_at": _iso(ended),
-            "interrupted": bool(item.interrupted),
-            "latency": latency,
-        }
+        latency = latency_parts(metrics)
+        turn = TurnPost.fitted(
+            turn_id=f"{self.job_id}:{item.id}",
+            room_name=self.room_name,
+            job_id=self.job_id,
+            seq=self.seq,
+            speaker_identity=speaker,
+            role=role,
+            text=text,
+            language=self.language,
+            started_at=_when(started),
+            ended_at=_when(ended),
+            interrupted=bool(item.interrupted),
+            latency=LatencyParts(**latency) if latency else None,
+        )
         self.seq += 1
         self.counts[role] += 1
         self.interrupted += int(bool(item.interrupted))
         if latency and "e2e" in latency:
             self.e2e.append(latency["e2e"])
-        self.uploader.enqueue(TURNS_PATH, body, body["turn_id"])
+        self.uploader.enqueue(TURNS_PATH, _body(turn), turn.turn_id)
 
     def post_summary(self, text: str, data: dict[str, Any] | None = None) -> None:
         """Queue the session summary (one per job: the key is the job's)."""
-        body: dict[str, Any] = {
-            "summary_id": f"{self.job_id}:session-summary"[:200],
-            "room_name": self.room_name,
-            "job_id": self.job_id[:64],
-            "text": text[:50_000],
-            "data": data,
-        }
+        summary = SummaryPost.fitted(
+            summary_id=summary_id(self.job_id),
+            room_name=self.room_name,
+            job_id=self.job_id,
+            text=text,
+            data=data,
+        )
         self.summary_posted = True
-        self.uploader.enqueue(SUMMARIES_PATH, body, body["summary_id"])
+        self.uploader.enqueue(SUMMARIES_PATH, _body(summary), summary.summary_id)
 
     def default_summary(self) -> SessionSummary:
         duration = time.time() - self.started_at
@@ -474,10 +485,11 @@ def attach_history(
     from the turn counts is posted, if anything was said.
     """
     ids = {"room": ctx.room.name, "job_id": ctx.job.id}
-    spool = Path(settings.history_spool_dir) if settings.history_spool_dir else DEFAULT_SPOOL_DIR
     uploader = HistoryUploader(
         HistoryOptions(
-            backend_url=settings.backend_url, agent_token=settings.agent_token, spool_dir=spool
+            backend_url=settings.backend_url,
+            agent_token=settings.agent_token,
+            spool_dir=settings.spool_dir,
         ),
         log_extra=ids,
     )

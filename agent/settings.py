@@ -1,19 +1,31 @@
-"""The worker's configuration, read once from the environment (and ``.env``)."""
+"""The worker's configuration, read once from the environment and the root ``.env``.
+
+Which ``.env``: ``parley_common.env_file`` (the same rule as the backend and the scripts).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parley_common.env_file import find_env_file
+from parley_common.paths import default_cache_dir, default_data_dir
 
 ProviderMode = Literal["auto", "cloud", "local"]
 
 
 class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+        # No implicit file: get_settings() passes the one find_env_file() chose, and a bare
+        # AgentSettings() (tests) reads only the environment.
+        env_file=None,
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     livekit_url: str = Field(default="ws://127.0.0.1:7880", alias="LIVEKIT_URL")
@@ -48,6 +60,16 @@ class AgentSettings(BaseSettings):
     # OpenAI-compatible base URL for the cloud OpenAI STT/LLM/TTS (a proxy, or the benchmark's
     # stub). Empty: api.openai.com.
     openai_base_url: str | None = Field(default=None, alias="PARLEY_OPENAI_BASE_URL")
+    # Base URLs of the other cloud endpoints (self-hosted Deepgram, EU regions, proxies, the
+    # test fakes). Empty: the provider's public endpoint.
+    # Deepgram: a host (https://api.eu.deepgram.com) gets /v1/listen appended; a URL with a
+    # path is used as it is.
+    deepgram_base_url: str | None = Field(default=None, alias="PARLEY_DEEPGRAM_BASE_URL")
+    cartesia_base_url: str | None = Field(default=None, alias="PARLEY_CARTESIA_BASE_URL")
+    # OpenAI Realtime WebSocket (http(s) or ws(s)); empty: PARLEY_OPENAI_BASE_URL, else OpenAI.
+    openai_realtime_base_url: str | None = Field(
+        default=None, alias="PARLEY_OPENAI_REALTIME_BASE_URL"
+    )
     openai_llm_model: str = Field(default="gpt-4.1-mini", alias="PARLEY_OPENAI_LLM_MODEL")
     openai_realtime_model: str = Field(default="gpt-realtime", alias="PARLEY_OPENAI_REALTIME_MODEL")
     openai_stt_model: str = Field(default="gpt-4o-mini-transcribe", alias="PARLEY_OPENAI_STT_MODEL")
@@ -97,8 +119,12 @@ class AgentSettings(BaseSettings):
     # --- tools and meeting mode (agent/tools, agent/meeting) ---------------------------
     backend_url: str = Field(default="http://127.0.0.1:8000", alias="PARLEY_BACKEND_URL")
     agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
-    # Where unsent history is kept between jobs (agent/history.py). None: data/history-spool.
-    history_spool_dir: str | None = Field(default=None, alias="PARLEY_HISTORY_SPOOL_DIR")
+    # Files: defaults under the working directory and the user's cache, never the code's
+    # (parley_common/paths.py). Unsent history is kept between jobs (agent/history.py) in
+    # PARLEY_HISTORY_SPOOL_DIR, by default $PARLEY_DATA_DIR/history-spool.
+    data_dir: Path = Field(default_factory=default_data_dir, alias="PARLEY_DATA_DIR")
+    history_spool_dir: Path | None = Field(default=None, alias="PARLEY_HISTORY_SPOOL_DIR")
+    cache_dir: Path = Field(default_factory=default_cache_dir, alias="PARLEY_CACHE_DIR")
     open_meteo_geocoding_url: str = Field(
         default="https://geocoding-api.open-meteo.com", alias="PARLEY_OPEN_METEO_GEOCODING_URL"
     )
@@ -112,7 +138,16 @@ class AgentSettings(BaseSettings):
         default="auto", alias="PARLEY_MEETING_ANSWERS"
     )
 
+    @property
+    def spool_dir(self) -> Path:
+        return self.history_spool_dir or self.data_dir / "history-spool"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Downloaded models (Hugging Face files, Piper voices) when no offline pack has them."""
+        return self.cache_dir / "models"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> AgentSettings:
-    return AgentSettings()
+    return AgentSettings(_env_file=find_env_file())

@@ -27,6 +27,7 @@ from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
+from parley_agent.console_audio import ConsoleUnavailableError, check_console_audio
 from parley_agent.continuation import room_history
 from parley_agent.conversation import ConversationAgent, build_instructions
 from parley_agent.error_policy import ErrorPolicy
@@ -35,8 +36,8 @@ from parley_agent.job_status import end_job, track_close
 from parley_agent.latency import TurnLatencyTracker
 from parley_agent.meeting.agent import MeetingAgent, meeting_link
 from parley_agent.meeting.runtime import MeetingRuntime
+from parley_agent.providers.downloads import fetch_local_models
 from parley_agent.providers.factory import (
-    CACHE_DIR,
     Providers,
     build_providers,
     check_requirements,
@@ -60,6 +61,7 @@ from parley_agent.settings import AgentSettings, get_settings
 from parley_agent.tools import build_tools, tool_env_from_settings
 from parley_agent.turns import load_vad, session_turn_options
 from parley_common.agent_config import AgentConfig, parse_agent_config
+from parley_common.env_file import EnvFileError, describe_env_file, find_env_file
 
 logger = logging.getLogger("parley.worker")
 
@@ -93,6 +95,22 @@ def _import_openai_client() -> None:
 
     client = openai.AsyncClient(api_key="prewarm", base_url="http://127.0.0.1:9/v1")
     _ = (client.chat.completions, client.audio.speech, client.audio.transcriptions, client.models)
+
+
+def _register_plugins() -> None:
+    """Import the installed LiveKit plugins on the main thread, before the CLI runs.
+
+    A plugin registers itself on import and refuses to from any other thread; ``console``
+    runs prewarm and the job in threads, so importing there failed ("Plugins must be
+    registered on the main thread"). ``download-files`` also only sees registered plugins.
+    """
+    import importlib
+
+    for name in ("openai", "deepgram", "cartesia", "silero"):
+        try:
+            importlib.import_module(f"livekit.plugins.{name}")
+        except ImportError:
+            continue  # not installed: check_requirements names it when the plan needs it
 
 
 def server_options(settings: AgentSettings) -> dict[str, Any]:
@@ -236,7 +254,7 @@ def start_embedded_llm() -> None:
         gguf=settings.llm_gguf,
         threads=settings.llm_threads,
         ctx=settings.llm_ctx,
-        cache_dir=CACHE_DIR / "llm",
+        cache_dir=settings.model_cache_dir / "llm",
     )
     os.environ[LOCAL_LLM_URL_ENV] = url
     warm_prompt_cache(url, build_instructions(AgentConfig()))
@@ -245,16 +263,37 @@ def start_embedded_llm() -> None:
 
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        env_file = find_env_file()
+    except EnvFileError as exc:
+        print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from exc
     if command in ("dev", "start", "console", "connect"):
         try:
             plan = worker_plan()
-            # One line at start-up: what was chosen and why.
-            print(f"parley: {plan.describe()}", file=sys.stderr, flush=True)
+            # One line at start-up: what was chosen and why, and where the settings came from.
+            print(
+                f"parley: {plan.describe()} [{describe_env_file(env_file)}]",
+                file=sys.stderr,
+                flush=True,
+            )
             check_requirements(plan)
+            if command == "console":
+                check_console_audio()
             start_embedded_llm()
-        except (ProviderConfigError, ModelUnavailableError) as exc:
+        except (ProviderConfigError, ModelUnavailableError, ConsoleUnavailableError) as exc:
             print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(2) from exc
+    elif command == "download-files":
+        print(f"parley: download-files [{describe_env_file(env_file)}]", file=sys.stderr)
+        try:
+            settings = get_settings()
+            for line in fetch_local_models(settings, cache_dir=settings.model_cache_dir):
+                print(f"parley: {line}", file=sys.stderr, flush=True)
+        except ModelUnavailableError as exc:
+            print(f"parley: download-files failed: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from exc
+    _register_plugins()
     try:
         cli.run_app(server)
     finally:

@@ -11,11 +11,12 @@ from livekit import api
 
 from parley_backend.db import create_engine, create_schema, dispose_engine, resolve_database_url
 from parley_backend.errors import install_error_handlers
+from parley_backend.http_edges import install_edges
 from parley_backend.livekit_service import create_livekit_api
 from parley_backend.logs import configure_logging
 from parley_backend.meetings import routes as meetings_routes
 from parley_backend.observability import Metrics, RequestContextMiddleware
-from parley_backend.rate_limit import TokenBucketLimiter
+from parley_backend.rate_limit import create_token_limiter
 from parley_backend.routes import agent_api, health, rooms, sessions, token, webhooks
 from parley_backend.settings import BackendSettings, load_settings
 from parley_backend.web import mount_web
@@ -48,18 +49,27 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.token_limiter.aclose()
             await app.state.livekit.aclose()
             await dispose_engine(engine)
 
-    app = FastAPI(title="Parley", version="0.1.0", description=_DESCRIPTION, lifespan=lifespan)
+    docs = settings.api_docs_enabled  # off in production unless PARLEY_API_DOCS=true
+    app = FastAPI(
+        title="Parley",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.settings = settings
     app.state.metrics = Metrics.create()
     app.state.webhook_receiver = api.WebhookReceiver(
         api.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     )
-    app.state.token_limiter = TokenBucketLimiter(
-        settings.token_rate_per_minute / 60.0, settings.token_rate_burst
-    )
+    app.state.token_limiter = create_token_limiter(settings)
+    install_edges(app, settings)
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, access_log=settings.access_log
     )

@@ -1,24 +1,17 @@
-"""Caller authentication: management API keys, token-endpoint keys and the agent's token.
+"""Credentials a caller presents: ``X-API-Key`` and/or ``Authorization: Bearer``.
 
-Keys are compared in constant time. In development with no keys configured the management
-API is open (so `make dev` works with no setup); in production it never is. A caller may
-send ``X-API-Key`` and/or ``Authorization: Bearer``; either one matching is enough.
+Which credential makes which kind of caller, and what each kind may do, is decided in
+``parley_backend.access_policy`` (docs/security.md). Keys are compared in constant time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
-from fastapi import Request
-
-from parley_backend.errors import ApiError
-from parley_backend.settings import BackendSettings
-
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+from starlette.requests import HTTPConnection
 
 
-def presented_keys(request: Request) -> list[str]:
+def presented_keys(request: HTTPConnection) -> list[str]:
     keys = []
     key = request.headers.get("x-api-key")
     if key:
@@ -30,57 +23,9 @@ def presented_keys(request: Request) -> list[str]:
     return keys
 
 
-def _matches(presented: list[str], allowed: frozenset[str]) -> bool:
-    # Check every pair so timing does not reveal which key (or how many) matched.
+def matches_any(candidate: str, allowed: frozenset[str]) -> bool:
+    # Check every key so timing does not reveal which one (or how many) matched.
     found = False
-    for candidate in presented:
-        for key in allowed:
-            found |= hmac.compare_digest(candidate.encode(), key.encode())
+    for key in allowed:
+        found |= hmac.compare_digest(candidate.encode(), key.encode())
     return found
-
-
-async def require_api_key(request: Request) -> None:
-    """FastAPI dependency for management routes (``X-API-Key`` or ``Authorization: Bearer``)."""
-    settings: BackendSettings = request.app.state.settings
-    allowed = settings.api_key_set
-    if not allowed and settings.environment == "development":
-        return
-    if not allowed or not _matches(presented_keys(request), allowed):
-        raise ApiError(401, "unauthorized", "a valid API key is required", headers=_CHALLENGE)
-
-
-async def require_agent_token(request: Request) -> None:
-    """FastAPI dependency for the agent API (``Authorization: Bearer <PARLEY_AGENT_TOKEN>``)."""
-    settings: BackendSettings = request.app.state.settings
-    if not _matches(presented_keys(request), frozenset({settings.agent_token})):
-        raise ApiError(401, "unauthorized", "a valid agent token is required", headers=_CHALLENGE)
-
-
-async def require_token_caller(request: Request) -> None:
-    """FastAPI dependency for ``POST /api/token``: open when configured so, else an API key."""
-    settings: BackendSettings = request.app.state.settings
-    if settings.token_endpoint_open:
-        return
-    allowed = settings.token_key_set
-    if not allowed or not _matches(presented_keys(request), allowed):
-        raise ApiError(401, "unauthorized", "a valid API key is required", headers=_CHALLENGE)
-
-
-def client_key(request: Request) -> str:
-    """Who a token request counts against for rate limiting.
-
-    Its (already verified) API key when the endpoint requires one, else its address: on an
-    open endpoint keys are not checked, and counting by them would let a caller dodge the
-    limit by inventing keys. Keys are hashed so the limiter never holds a secret.
-    """
-    settings: BackendSettings = request.app.state.settings
-    keys = presented_keys(request)
-    if keys and not settings.token_endpoint_open:
-        return "key:" + hashlib.sha256(keys[0].encode()).hexdigest()[:24]
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",", 1)[0].strip()
-        if first:
-            return "ip:" + first[:64]
-    host = request.client.host if request.client else "unknown"
-    return "ip:" + host

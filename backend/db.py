@@ -1,8 +1,8 @@
 """The database: one async SQLAlchemy engine, tables registered on one ``MetaData``.
 
 Embedded SQLite (WAL, under the data directory) by default; Postgres when ``DATABASE_URL``
-names one. Each concern declares its tables in its own module against ``metadata`` and the
-schema is created on start-up (``create_all`` is additive and idempotent).
+names one. Each concern declares its tables in its own module against ``metadata``; the
+schema is migrated with Alembic (``backend/migrations``) at start-up.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData, event, inspect
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.schema import CreateColumn
 
 logger = logging.getLogger("parley.backend.db")
 
@@ -60,43 +62,38 @@ def create_engine(database_url: str) -> AsyncEngine:
     return create_async_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-async def create_schema(engine: AsyncEngine) -> None:
-    # Importing the table modules registers their tables on `metadata`.
-    from parley_backend import tables  # noqa: F401
+# Any constant of our own: several backends starting at once on one Postgres database take
+# turns at migrating (the lock ends with the migration's transaction).
+_MIGRATION_LOCK = 0x70A41E7
 
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Bring the database to the newest Alembic revision (``backend/migrations``).
+
+    Run at start-up, so a single backend, the dev stack and the tests need no extra step.
+    A database made by the additive start-up code of earlier releases has no
+    ``alembic_version``: the initial revision adopts it (see ``v0001_initial_schema``).
+    """
     async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-        added = await conn.run_sync(_add_missing_columns)
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        revision = await conn.run_sync(_upgrade)
     logger.info(
-        "database schema ready", extra={"dialect": engine.dialect.name, "columns_added": added}
+        "database schema ready", extra={"dialect": engine.dialect.name, "revision": revision}
     )
 
 
-def _add_missing_columns(conn: Connection) -> list[str]:
-    """The additive migration: columns declared in code but missing from existing tables.
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration without an ini file (the migrations ship in the package)."""
+    config = Config()
+    config.set_main_option("script_location", "parley_backend:migrations")
+    config.attributes["connection"] = connection
+    return config
 
-    ``create_all`` creates missing tables but never alters existing ones. Adding a column is
-    the change this schema makes as it grows; anything else (renames, type changes, NOT
-    NULL without a default) is refused loudly rather than guessed at.
-    """
-    inspector = inspect(conn)
-    added = []
-    for table in metadata.sorted_tables:
-        existing = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in existing:
-                continue
-            if not column.nullable and column.server_default is None:
-                raise RuntimeError(
-                    f"cannot add NOT NULL column {table.name}.{column.name} without a server "
-                    "default to existing rows; migrate this change by hand"
-                )
-            ddl = CreateColumn(column).compile(dialect=conn.dialect)
-            table_name = conn.dialect.identifier_preparer.format_table(table)
-            conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {ddl}")
-            added.append(f"{table.name}.{column.name}")
-            logger.warning("added column %s.%s", table.name, column.name)
-    return added
+
+def _upgrade(conn: Connection) -> str | None:
+    command.upgrade(alembic_config(conn), "head")
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 T = TypeVar("T")

@@ -9,7 +9,10 @@ thread hop on SQLite); reads use the async engine.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,6 +33,8 @@ from parley_backend.history_tables import (
     turns,
     webhook_events,
 )
+
+logger = logging.getLogger("parley.backend.history")
 
 _ROOM_END_EVENTS = frozenset({"room_finished"})
 _PARTICIPANT_LEFT_EVENTS = frozenset({"participant_left", "participant_connection_aborted"})
@@ -262,6 +267,59 @@ def _store_summary(
 
 # --------------------------------------------------------------------------- reads
 
+# Reads never fail because of one bad stored row (written before the edge checks existed,
+# by another version, or by hand): a row that cannot be shown is skipped, a field that
+# cannot be shown is repaired, and both are logged. Times are repaired by the API's
+# ts_to_datetime (unusable → null); these are the fields the response models constrain.
+_TURN_ROLES = frozenset({"user", "agent"})
+_SESSION_STATUSES = frozenset({"active", "ended"})
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _clean_turn(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row.get("role") not in _TURN_ROLES or not isinstance(row.get("text"), str):
+        return None
+    latency = row.get("latency")
+    if latency is not None:
+        parts = (
+            {k: _finite_or_none(v) for k, v in latency.items()} if isinstance(latency, dict) else {}
+        )
+        row["latency"] = {k: v for k, v in parts.items() if v is not None} or None
+    return row
+
+
+def _clean_session(row: dict[str, Any]) -> dict[str, Any] | None:
+    return row if row.get("status") in _SESSION_STATUSES else None
+
+
+def _clean_event(row: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(row["payload"])
+    except (TypeError, ValueError):
+        payload = None
+    row["payload"] = payload if isinstance(payload, dict) else {}
+    return row
+
+
+def _readable(rows: Iterable[Any], clean: Any, what: str) -> list[dict[str, Any]]:
+    out = []
+    for raw in rows:
+        row = dict(raw)
+        try:
+            cleaned = clean(row)
+        except Exception:  # a check must never be what fails the read
+            cleaned = None
+        if cleaned is None:
+            logger.warning("skipped unreadable %s row", what, extra={"row_id": row.get("id")})
+            continue
+        out.append(cleaned)
+    return out
+
 
 async def list_sessions(
     engine: AsyncEngine, *, room_name: str | None, status: str | None, limit: int, offset: int
@@ -273,7 +331,7 @@ async def list_sessions(
         stmt = stmt.where(sessions.c.status == status)
     async with engine.connect() as conn:
         rows = await conn.execute(stmt.limit(limit).offset(offset))
-        return [dict(r) for r in rows.mappings()]
+        return _readable(rows.mappings(), _clean_session, "session")
 
 
 async def get_session(engine: AsyncEngine, session_id: str) -> dict[str, Any] | None:
@@ -285,6 +343,9 @@ async def get_session(engine: AsyncEngine, session_id: str) -> dict[str, Any] | 
         )
         if row is None:
             return None
+        cleaned = _readable([row], _clean_session, "session")
+        if not cleaned:
+            return None
         people = await conn.execute(
             select(session_participants)
             .where(session_participants.c.session_id == session_id)
@@ -294,7 +355,7 @@ async def get_session(engine: AsyncEngine, session_id: str) -> dict[str, Any] | 
             select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
         )
         return {
-            **dict(row),
+            **cleaned[0],
             "participants": [dict(p) for p in people.mappings()],
             "turn_count": counts.scalar_one(),
         }
@@ -312,12 +373,7 @@ async def session_events(
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(stmt)).mappings().all()
-    out = []
-    for row in rows:
-        item = dict(row)
-        item["payload"] = json.loads(item["payload"])
-        out.append(item)
-    return out
+    return _readable(rows, _clean_event, "webhook event")
 
 
 def _turn_order() -> tuple[Any, ...]:
@@ -336,7 +392,7 @@ async def session_transcript(
         .offset(offset)
     )
     async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        return _readable((await conn.execute(stmt)).mappings(), _clean_turn, "turn")
 
 
 async def room_transcript(engine: AsyncEngine, room_name: str, *, limit: int) -> list[dict]:
@@ -348,7 +404,7 @@ async def room_transcript(engine: AsyncEngine, room_name: str, *, limit: int) ->
         .limit(limit)
     )
     async with engine.connect() as conn:
-        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        rows = _readable((await conn.execute(stmt)).mappings(), _clean_turn, "turn")
     return rows[::-1]
 
 
@@ -360,7 +416,7 @@ async def participant_turns(engine: AsyncEngine, identity: str, *, limit: int) -
         .limit(limit)
     )
     async with engine.connect() as conn:
-        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        rows = _readable((await conn.execute(stmt)).mappings(), _clean_turn, "turn")
     return rows[::-1]
 
 

@@ -3,17 +3,60 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any, Literal
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from parley_backend.validation import NAME_PATTERN, DisplayName, Identity, RoomName
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import ContextOut as ContextOut  # the agent API's reply, re-exported
+from parley_common.wire import SummaryOut, SummaryPost, TurnOut, TurnPost
+
+# Every timestamp that enters the backend is aware UTC inside this window; anything else
+# is refused at the edge with a 422 (naive ones are taken as UTC). The future slack
+# absorbs clock skew between hosts.
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def normalise_timestamp(value: datetime) -> datetime:
+    """Aware UTC within [2000-01-01, now + 1 day]; ``ValueError`` (→ 422) otherwise."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 at +01:00, year 9999 at -01:00
+        raise ValueError("timestamp is outside the supported range") from None
+    if not EARLIEST_TIMESTAMP <= value <= datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError("timestamp must be between 2000-01-01 and one day from now (UTC)")
+    return value
+
+
+def epoch_in_range(seconds: float) -> bool:
+    """Whether UNIX seconds are a usable timestamp (finite, inside the window above)."""
+    if not math.isfinite(seconds):
+        return False
+    latest = (datetime.now(UTC) + FUTURE_SLACK).timestamp()
+    return EARLIEST_TIMESTAMP.timestamp() <= seconds <= latest
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(normalise_timestamp)]
 
 
 def ts_to_datetime(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+    """Stored UNIX seconds as a datetime; None for a value no datetime can hold.
+
+    Reads must never fail on one bad row (stored before the edge checked, or by hand):
+    an unusable time is shown as absent rather than answering 500.
+    """
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
 
 
 class ErrorDetail(BaseModel):
@@ -41,10 +84,6 @@ UPSTREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     502: {"model": ErrorBody, "description": "LiveKit server failed or unreachable"},
 }
 
-# Idempotency keys and LiveKit ids: printable, no spaces, bounded.
-IdKey = Field(pattern=r"^[A-Za-z0-9_.:@/-]{1,200}$")
-SID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-
 # --------------------------------------------------------------------------- token
 
 
@@ -56,6 +95,8 @@ class TokenRequest(BaseModel):
     participant_name: DisplayName | None = None
     agent_config: AgentConfig | None = None
     ttl_seconds: int | None = Field(default=None, ge=60, le=3600)
+    # An invite from POST /api/rooms/{room}/invites: join that room (docs/security.md).
+    invite: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 class TokenResponse(BaseModel):
@@ -167,21 +208,6 @@ class EventList(BaseModel):
     events: list[EventOut]
 
 
-class TurnOut(BaseModel):
-    id: str
-    session_id: str | None
-    room_name: str
-    job_id: str | None
-    speaker_identity: str
-    role: Literal["user", "agent"]
-    text: str
-    language: str | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    interrupted: bool
-    latency: dict[str, float] | None
-
-
 class Transcript(BaseModel):
     session_id: str
     turns: list[TurnOut]
@@ -197,36 +223,12 @@ def _reject_nul(value: str | None) -> str | None:
     return value
 
 
-class LatencyParts(BaseModel):
-    """Seconds spent in each part of a turn; any part may be missing (not measured)."""
+class TurnIn(TurnPost):
+    """The wire's ``TurnPost`` with the backend's edge checks: timestamps normalised to
+    aware UTC and range-checked (a naive or out-of-range time is a 422, never a 500)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    e2e: float | None = Field(default=None, ge=0, le=3600, description="end of speech → reply")
-    end_of_turn_delay: float | None = Field(default=None, ge=0, le=3600)
-    transcription_delay: float | None = Field(default=None, ge=0, le=3600)
-    llm_ttft: float | None = Field(default=None, ge=0, le=3600)
-    tts_ttfb: float | None = Field(default=None, ge=0, le=3600)
-    on_user_turn_completed_delay: float | None = Field(default=None, ge=0, le=3600)
-    playback_latency: float | None = Field(default=None, ge=0, le=3600)
-
-
-class TurnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    turn_id: str = IdKey
-    room_name: RoomName
-    room_sid: str | None = Field(default=None, pattern=SID_PATTERN)
-    job_id: str | None = Field(default=None, max_length=64)
-    seq: int | None = Field(default=None, ge=0, le=10_000_000)
-    speaker_identity: str = Field(min_length=1, max_length=256)
-    role: Literal["user", "agent"]
-    text: str = Field(min_length=1, max_length=20_000)
-    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    interrupted: bool = False
-    latency: LatencyParts | None = None
+    started_at: UtcDatetime | None = None
+    ended_at: UtcDatetime | None = None
 
     @field_validator("speaker_identity", "text", "job_id")
     @classmethod
@@ -247,15 +249,8 @@ class TurnAck(BaseModel):
     duplicate: bool
 
 
-class SummaryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    summary_id: str = IdKey
-    room_name: RoomName
-    room_sid: str | None = Field(default=None, pattern=SID_PATTERN)
-    job_id: str | None = Field(default=None, max_length=64)
-    text: str = Field(min_length=1, max_length=50_000)
-    data: dict[str, Any] | None = Field(default=None, description="Structured extras (≤ 64 KB)")
+class SummaryIn(SummaryPost):
+    """The wire's ``SummaryPost`` with the backend's edge checks."""
 
     @field_validator("text", "job_id")
     @classmethod
@@ -270,22 +265,6 @@ class SummaryIn(BaseModel):
         return value
 
 
-class SummaryOut(BaseModel):
-    id: str
-    session_id: str | None
-    room_name: str
-    job_id: str | None
-    text: str
-    received_at: datetime | None
-
-
 class SummaryAck(BaseModel):
     summary: SummaryOut
     duplicate: bool
-
-
-class ContextOut(BaseModel):
-    room_name: str | None
-    participant_identity: str | None
-    turns: list[TurnOut]
-    summaries: list[SummaryOut]

@@ -7,17 +7,20 @@ from typing import Annotated
 
 from pydantic import Field
 
-# LiveKit accepts more, but these survive URLs, logs, file names and SQL untouched.
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# Room names cross to the agent, so their rule is the wire contract's.
+from parley_common.wire import NAME_PATTERN, RoomName
 
-RoomName = Annotated[str, Field(pattern=NAME_PATTERN, description="1-64 of A-Z a-z 0-9 _ . : -")]
+__all__ = ["NAME_PATTERN", "DisplayName", "Identity", "RoomName", "new_identity", "new_room_name"]
+
 Identity = Annotated[str, Field(pattern=NAME_PATTERN, description="1-64 of A-Z a-z 0-9 _ . : -")]
 DisplayName = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 def new_room_name(prefix: str = "parley") -> str:
-    return f"{prefix}-{secrets.token_hex(6)}"
+    # 64 random bits: nobody is handed (or can guess) a room another caller was given.
+    return f"{prefix}-{secrets.token_hex(8)}"
 
 
 def new_identity(prefix: str = "user") -> str:
-    return f"{prefix}-{secrets.token_hex(5)}"
+    # 48 random bits: unique among live participants (docs/security.md).
+    return f"{prefix}-{secrets.token_hex(6)}"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from parley_backend.access_policy import anonymous_caller
 
 logger = logging.getLogger("parley.backend.web")
 
@@ -23,6 +25,6 @@ def mount_web(app: FastAPI, dist: object) -> None:
         return
     logger.warning("web client not built at %s", path)
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[Depends(anonymous_caller)])
     async def _not_built() -> HTMLResponse:
         return HTMLResponse(_NOT_BUILT, status_code=503)

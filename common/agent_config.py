@@ -27,6 +27,22 @@ KNOWN_TOOLS: tuple[str, ...] = (
 )
 
 MAX_METADATA_BYTES = 16 * 1024
+PRESET_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+# What a public caller (anonymous, or a token-endpoint key) may set in ``agent_config``
+# unless the operator opens more fields (PARLEY_PUBLIC_AGENT_FIELDS). Everything else
+# (instructions, providers, tools, mode, meeting_id, persona, ...) steers the agent or
+# spends the operator's money, so it is the operator's to choose.
+DEFAULT_PUBLIC_FIELDS: tuple[str, ...] = ("preset", "language")
+# Never open to public callers, whatever the setting says: it binds a session to a
+# meeting (another meeting's transcript).
+NEVER_PUBLIC_FIELDS: frozenset[str] = frozenset({"meeting_id"})
+# The presets the web client offers when the operator defines none.
+DEFAULT_PRESETS: dict[str, dict[str, object]] = {
+    "friendly": {"persona": "friendly assistant"},
+    "concise": {"persona": "concise expert"},
+    "pirate": {"persona": "pirate"},
+}
 
 
 class ProviderOverrides(BaseModel):
@@ -63,6 +79,12 @@ class AgentConfig(BaseModel):
     tools: list[str] = Field(default_factory=lambda: ["end_conversation"], max_length=16)
     providers: ProviderOverrides = Field(default_factory=ProviderOverrides)
     meeting_id: str | None = Field(default=None, max_length=64)
+    preset: str | None = Field(
+        default=None,
+        pattern=PRESET_PATTERN,
+        description="A named preset the operator defined (PARLEY_AGENT_PRESETS); the backend "
+        "expands it into the other fields before it signs a token.",
+    )
 
     @field_validator("tools")
     @classmethod
@@ -78,6 +100,10 @@ class AgentConfig(BaseModel):
         if self.mode == "meeting":
             return f"Hello everyone, I'm {self.agent_display_name}. Say my name if you need me."
         return f"Hello! I'm {self.agent_display_name}. How can I help you today?"
+
+    def fields_set(self) -> set[str]:
+        """The fields the caller named (nested models count as one field)."""
+        return set(self.model_fields_set)
 
     def to_metadata(self) -> str:
         return self.model_dump_json(exclude_defaults=True)

@@ -52,6 +52,9 @@ TOKEN_BODY = json.dumps(
 # --------------------------------------------------------------------------- the bare app
 
 
+METRICS_KEY = "bench-metrics-key"
+
+
 def create_bare_app() -> FastAPI:
     """Only what signing costs: parse JSON, sign the same token, return JSON."""
     app = FastAPI()
@@ -193,7 +196,11 @@ def start_uvicorn(app_spec: str, env: dict[str, str], log_dir: Path) -> tuple[Ma
         app_spec, cmd, env=python_env(env), log_path=log_dir / f"{port}.log", cwd=REPO_ROOT
     )
     try:
-        proc.wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/openapi.json"), 60, "HTTP up")
+        # /health on the real app (its /openapi.json is off in production), the schema on
+        # the bare one.
+        base = f"http://127.0.0.1:{port}"
+        up = lambda: http_ok(f"{base}/health") or http_ok(f"{base}/openapi.json")  # noqa: E731
+        proc.wait_for(up, 60, "HTTP up")
     except Exception:
         proc.stop()
         raise
@@ -227,7 +234,10 @@ def signed_webhooks(count: int) -> list[bytes]:
 
 async def stored_webhooks(port: int) -> float:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    writer.write(
+        b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + METRICS_KEY.encode() + b"\r\n\r\n"
+    )
     head = await reader.readuntil(b"\r\n\r\n")
     length = int(
         next(
@@ -259,6 +269,8 @@ async def main() -> None:
         "PARLEY_ENV": "production",
         "PARLEY_API_KEYS": API_KEY,
         "PARLEY_AGENT_TOKEN": "bench-agent-token",
+        # /metrics is off in production without its key.
+        "PARLEY_METRICS_KEY": METRICS_KEY,
         "LIVEKIT_URL": "ws://127.0.0.1:7880",
         "LIVEKIT_API_KEY": LK_KEY,
         "LIVEKIT_API_SECRET": LK_SECRET,

@@ -2,11 +2,22 @@
 """Voice-to-voice latency and barge-in, measured at a listening participant on a real
 LiveKit server on loopback.
 
-Two modes:
+Three modes:
   (default)     the local stack: Silero + end-of-turn model, faster-whisper, the embedded
                 llama.cpp runtime (SmolLM2), Piper.
   --stub-cloud  OpenAI-compatible stub providers (STT, LLM, TTS) with fixed delays
                 (default STT final 250 ms, TTFT 350 ms, TTFB 100 ms): what Parley adds.
+  --cloud-fakes the default cloud path (Deepgram live STT, OpenAI LLM, Cartesia TTS) through
+                the protocol fakes in tests/fakes/, with realistic provider delays:
+                  Deepgram final ~250 ms after speech ends: Deepgram's streaming docs put
+                    finals within a few hundred ms of the endpoint (endpointing default
+                    10 ms server-side, the plugin asks 25 ms) and advertise sub-300 ms;
+                  OpenAI first token ~350 ms: typical time-to-first-token of
+                    gpt-4.1-mini / gpt-4o-mini on short prompts in public latency
+                    trackers (0.3-0.5 s);
+                  Cartesia first audio ~100 ms: Cartesia's published Sonic model latency
+                    (~90 ms time-to-first-audio).
+                Change them with --stt-ms, --ttft-ms, --ttfb-ms.
 
 Per turn the participant speaks a question (espeak-ng), then barges in on the reply.
   v2v      end of the user's speech → first voiced agent audio at the listener
@@ -37,6 +48,7 @@ from parley_common.testing.devstack import start_stack  # noqa: E402
 from parley_common.testing.openai_stub import OpenAIStub, StubDelays  # noqa: E402
 from parley_common.testing.room_probe import fetch_token  # noqa: E402
 from parley_common.testing.speaking_probe import SpeakingProbe, espeak_clip  # noqa: E402
+from tests.fakes.cloud import CloudFakes  # noqa: E402
 
 QUESTIONS = [
     "What is the weather like in Paris today?",
@@ -84,7 +96,9 @@ async def wait_quiet(probe: SpeakingProbe, hold_s: float, timeout: float) -> boo
     return False
 
 
-async def run_turns(url: str, token: str, stub: OpenAIStub | None, turns: int, budget: float):
+async def run_turns(
+    url: str, token: str, stub: OpenAIStub | CloudFakes | None, turns: int, budget: float
+):
     probe = SpeakingProbe()
     await probe.connect(url, token)
     started = time.monotonic()
@@ -186,7 +200,15 @@ def summarise(mode: str, results: list[dict]) -> str:
     )
 
 
-def mode_env(stub: OpenAIStub | None) -> dict[str, str]:
+def mode_env(stub: OpenAIStub | CloudFakes | None) -> dict[str, str]:
+    if isinstance(stub, CloudFakes):
+        return {
+            **stub.env(),
+            "PARLEY_STT": "cloud",
+            "PARLEY_LLM": "cloud",
+            "PARLEY_TTS": "cloud",
+            "PARLEY_LOCAL_FALLBACK": "false",
+        }
     if stub is None:
         return {
             "PARLEY_STT": "local",
@@ -211,6 +233,7 @@ def mode_env(stub: OpenAIStub | None) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stub-cloud", action="store_true")
+    parser.add_argument("--cloud-fakes", action="store_true")
     parser.add_argument("--quick", action="store_true", help="3 turns, within ~60 s")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--stt-ms", type=float, default=250)
@@ -219,10 +242,16 @@ def main() -> int:
     args = parser.parse_args()
     turns = 3 if args.quick else args.turns
     budget = 40.0 if args.quick else 600.0
-    mode = "stub-cloud" if args.stub_cloud else "local"
+    mode = "cloud-fakes" if args.cloud_fakes else "stub-cloud" if args.stub_cloud else "local"
 
-    stub = None
-    if args.stub_cloud:
+    stub: OpenAIStub | CloudFakes | None = None
+    if args.cloud_fakes:
+        stub = CloudFakes(
+            deepgram_final_s=args.stt_ms / 1000,
+            openai_ttft_s=args.ttft_ms / 1000,
+            cartesia_ttfb_s=args.ttfb_ms / 1000,
+        ).start()
+    elif args.stub_cloud:
         delays = StubDelays(
             stt_s=args.stt_ms / 1000, ttft_s=args.ttft_ms / 1000, ttfb_s=args.ttfb_ms / 1000
         )

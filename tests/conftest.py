@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# No test reads the developer's own root .env: settings built in this process and every
+# child (devstack) see PARLEY_ENV_FILE="" unless a test passes an env file of its own.
+os.environ["PARLEY_ENV_FILE"] = ""
+
 from parley_common.testing.devstack import LiveKitServer, Stack, start_livekit_server, start_stack
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

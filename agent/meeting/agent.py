@@ -28,6 +28,7 @@ from parley_agent.meeting.copilot import MeetingCopilot, TurnDecision
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.meeting.transcript import Segment, TranscriptStore
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import bridge_identity, is_bridge_identity
 
 logger = logging.getLogger("parley.meeting.agent")
 
@@ -44,7 +45,7 @@ def meeting_link(config: AgentConfig) -> dict[str, Any]:
     """Room options that link a meeting session to the bridge participant ``meeting-<id>``
     (so a console viewer joining first is never mistaken for the meeting)."""
     if config.mode == "meeting" and config.meeting_id:
-        return {"participant_identity": f"meeting-{config.meeting_id}"}
+        return {"participant_identity": bridge_identity(config.meeting_id)}
     return {}
 
 
@@ -125,7 +126,7 @@ class MeetingAgent(ConversationAgent):
             linked = self.session.room_io.linked_participant
         except RuntimeError:  # no room
             return None
-        if linked is None or linked.identity.startswith("meeting-"):
+        if linked is None or is_bridge_identity(linked.identity):
             return None
         return linked.name or linked.identity
 

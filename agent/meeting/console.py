@@ -1,6 +1,7 @@
 """Questions from the meeting console: the ``parley.ask`` RPC and saying them aloud.
 
-The backend calls RPC ``parley.ask`` on the agent participant with ``{"question": str}``.
+The backend calls RPC ``parley.ask`` on the agent participant with ``{"question": str}``
+(``AskRequest`` in ``parley_common.wire``).
 The handler validates, queues the question and answers ``{"ok": true}`` at once (speaking
 can take longer than an RPC may wait). The queue speaks each question at the next pause, so
 the agent never talks over people.
@@ -9,16 +10,16 @@ the agent never talks over people.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from livekit import rtc
+from pydantic import ValidationError
+
+from parley_common.wire import ASK_METHOD, MAX_QUESTION_CHARS, AskReply, AskRequest
 
 logger = logging.getLogger("parley.meeting.console")
 
-ASK_METHOD = "parley.ask"
-MAX_QUESTION_CHARS = 500
 QUIET_BEFORE_SPEAKING_S = 0.8
 MAX_QUEUED = 10
 MAX_ATTEMPTS = 3
@@ -27,12 +28,10 @@ MAX_ATTEMPTS = 3
 def parse_ask_payload(payload: str) -> str:
     """The question from an RPC payload, or ``rtc.RpcError`` with a clear message."""
     try:
-        data = json.loads(payload)
-    except ValueError as exc:
+        request = AskRequest.model_validate_json(payload)
+    except ValidationError as exc:
         raise rtc.RpcError(1400, 'payload must be JSON {"question": str}') from exc
-    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
-        raise rtc.RpcError(1400, 'payload must be JSON {"question": str}')
-    question = " ".join(data["question"].split())
+    question = " ".join(request.question.split())
     if not question:
         raise rtc.RpcError(1400, "question is empty")
     if len(question) > MAX_QUESTION_CHARS:
@@ -93,7 +92,7 @@ class ConsoleAsks:
         logger.info(
             "console question queued (from %s, %d chars)", data.caller_identity, len(question)
         )
-        return json.dumps({"ok": True})
+        return AskReply(ok=True).model_dump_json()
 
     async def _wait_for_quiet(self) -> float:
         """Wait for ``quiet_s`` of quiet; returns how long it took."""

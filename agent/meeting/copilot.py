@@ -106,12 +106,6 @@ class MeetingCopilot:
             self._follow_up_until = 0.0
         return segment
 
-    def on_turn(self, text: str, speaker: str | None = None) -> TurnDecision:
-        """Decide and record in one step (what the agent does for a finished turn)."""
-        decision = self.decide(text)
-        self.commit(text, decision, speaker=speaker)
-        return decision
-
     def record_agent(self, text: str) -> None:
         self.store.add(self.agent_name, text, role="agent")
 

@@ -80,10 +80,6 @@ def match_speaker(name: str, speakers: list[str]) -> list[str]:
 class ActionItem:
     owner: str
     task: str
-    said_by: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"owner": self.owner, "task": self.task}
 
 
 def find_said(
@@ -127,13 +123,13 @@ def _action_in(sentence: str, speaker: str, speakers: list[str]) -> ActionItem |
         if m:
             owners = match_speaker(m.group("owner"), speakers)
             if owners:
-                return ActionItem(owners[0], _clean_task(m.group("task")), speaker)
+                return ActionItem(owners[0], _clean_task(m.group("task")))
     m = _SELF_ACTION.search(sentence)
     if m and not re.match(r"\s*(think|guess|say|be honest|admit)\b", m.group("task"), re.I):
-        return ActionItem(speaker, _clean_task(m.group("task")), speaker)
+        return ActionItem(speaker, _clean_task(m.group("task")))
     m = _ACTION_ITEM.search(sentence)
     if m:
-        return ActionItem("unassigned", _clean_task(m.group("task")), speaker)
+        return ActionItem("unassigned", _clean_task(m.group("task")))
     return None
 
 

@@ -17,9 +17,9 @@ from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateCha
 
 from parley_agent.meeting.console import ConsoleAsks, register_ask_rpc
 from parley_agent.meeting.copilot import MeetingCopilot
-from parley_agent.meeting.speakers import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
 from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
+from parley_common.wire import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
 
 logger = logging.getLogger("parley.meeting.runtime")
 

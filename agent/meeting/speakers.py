@@ -16,10 +16,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-# Data-packet topic and participant attribute the bridge may use (see docs/copilot.md).
-SPEAKERS_TOPIC = "parley.speakers"
-SPEAKER_ATTRIBUTE = "parley.speaker"
-
 
 @dataclass(frozen=True)
 class SpeakerEvent:

@@ -44,10 +44,6 @@ class EspeakTTS(tts.TTS):
     def provider(self) -> str:
         return "espeak-ng"
 
-    def update_options(self, *, voice: str | None = None) -> None:
-        if voice:
-            self._voice = voice
-
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> tts.ChunkedStream:

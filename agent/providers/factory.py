@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from livekit.agents import llm as lk_llm
 from livekit.agents import stt as lk_stt
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("parley.providers")
 
-CACHE_DIR = Path.home() / ".cache" / "parley" / "models"
-
 _load_lock = threading.Lock()
 _whisper: tuple[WhisperModel, ResolvedModel] | None = None
 _piper: tuple[PiperVoice, ResolvedModel] | None = None
@@ -61,7 +59,10 @@ def piper_voice(settings: AgentSettings) -> tuple[PiperVoice, ResolvedModel]:
             from parley_agent.providers.piper_tts import load_piper
 
             resolved = resolve_piper(settings.piper_voice)
-            _piper = (load_piper(resolved, download_dir=CACHE_DIR / "piper"), resolved)
+            _piper = (
+                load_piper(resolved, download_dir=settings.model_cache_dir / "piper"),
+                resolved,
+            )
         return _piper
 
 
@@ -126,8 +127,23 @@ class Providers:
     tts: lk_tts.TTS | None
 
 
-def _openai_base(settings: AgentSettings) -> dict:
-    return {"base_url": settings.openai_base_url} if settings.openai_base_url else {}
+def _openai_base(settings: AgentSettings) -> dict[str, Any]:
+    """Key and endpoint for the OpenAI plugins, passed explicitly: the plugins read only
+    ``os.environ``, which does not hold what came from the ``.env`` file."""
+    options: dict[str, Any] = {"api_key": settings.openai_api_key or ""}
+    if settings.openai_base_url:
+        options["base_url"] = settings.openai_base_url
+    return options
+
+
+def deepgram_listen_url(base: str | None) -> str:
+    """The live-STT endpoint for a configured base: a bare host gets ``/v1/listen``."""
+    if not base:
+        return "https://api.deepgram.com/v1/listen"
+    parsed = urlparse(base)
+    if parsed.path.rstrip("/") in ("", "/v1"):
+        return base.rstrip("/").removesuffix("/v1") + "/v1/listen"
+    return base
 
 
 def _language_for_stt(config: AgentConfig) -> str | None:
@@ -151,7 +167,12 @@ def _build_stt(name: str, settings: AgentSettings, config: AgentConfig) -> lk_st
         from livekit.plugins import deepgram
 
         language = "multi" if config.language == "multi" else config.language
-        return deepgram.STT(model=settings.deepgram_model, language=language)
+        return deepgram.STT(
+            model=settings.deepgram_model,
+            language=language,
+            api_key=settings.deepgram_api_key or "",
+            base_url=deepgram_listen_url(settings.deepgram_base_url),
+        )
     if name == sel.OPENAI_STT:
         from livekit.plugins import openai
 
@@ -170,12 +191,16 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
     from livekit.plugins import openai
 
     if name == sel.OPENAI_LLM:
-        return openai.LLM(
-            model=settings.openai_llm_model,
-            api_key=settings.openai_api_key or "",  # "" raises the plugin's clear error
-            **_openai_base(settings),
-        )
+        return openai.LLM(model=settings.openai_llm_model, **_openai_base(settings))
     if name == sel.REALTIME:
+        base = settings.openai_realtime_base_url or settings.openai_base_url
+        if base:
+            return openai.realtime.RealtimeModel(
+                model=settings.openai_realtime_model,
+                voice=settings.openai_voice,
+                api_key=settings.openai_api_key,
+                base_url=base,
+            )
         return openai.realtime.RealtimeModel(
             model=settings.openai_realtime_model,
             voice=settings.openai_voice,
@@ -194,7 +219,7 @@ def _build_llm(name: str, settings: AgentSettings) -> lk_llm.LLM | lk_llm.Realti
                 gguf=settings.llm_gguf,
                 threads=settings.llm_threads,
                 ctx=settings.llm_ctx,
-                cache_dir=CACHE_DIR / "llm",
+                cache_dir=settings.model_cache_dir / "llm",
             )
     else:
         raise ModelUnavailableError(f"unknown LLM provider {name}")
@@ -234,9 +259,13 @@ def _build_cloud_tts(name: str, settings: AgentSettings, config: AgentConfig) ->
     if name == sel.CARTESIA:
         from livekit.plugins import cartesia
 
-        kwargs: dict[str, Any] = {"voice": config.voice or settings.cartesia_voice}
+        kwargs: dict[str, Any] = {
+            "voice": config.voice or settings.cartesia_voice,
+            "base_url": settings.cartesia_base_url,
+        }
         return cartesia.TTS(
             model=settings.cartesia_model,
+            api_key=settings.cartesia_api_key or "",
             language=None if config.language == "multi" else config.language.split("-")[0],
             **{k: v for k, v in kwargs.items() if v},
         )

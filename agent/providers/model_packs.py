@@ -110,7 +110,9 @@ def sha256_of(path: Path) -> str:
 
 
 def _stamp_file() -> Path:
-    return Path.home() / ".cache" / "parley" / "verified-models.json"
+    from parley_agent.settings import get_settings
+
+    return get_settings().cache_dir / "verified-models.json"
 
 
 def _cached_sha256(path: Path) -> str:

@@ -1,9 +1,14 @@
 """Look up context (earlier turns and summaries) from the backend's agent API.
 
-``GET {backend}/api/agent/context?room_name=|participant_identity=`` (exactly one) with the
-agent bearer token, for this room or for the participant the agent is talking to; the
-response is the backend's ``ContextOut``:
+``GET {backend}/api/agent/context?room_name=<this room>[&participant_identity=]`` with the
+agent bearer token; the response is the backend's ``ContextOut``:
 ``{room_name, participant_identity, turns: [...], summaries: [...]}``.
+
+Whose history is read never comes from the conversation: the room is the job's own, the
+identity is the linked participant's, and a participant-wide look-up is asked for only
+when that participant's backend-signed ``parley.caller`` attribute says a management
+caller chose the identity (the backend checks the same again). Anyone else gets their
+own room's turns.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import FunctionTool, ToolResult
 
 from parley_agent.tools.base import ToolEnv, logger, spoken_failure
+from parley_common.access import trusted_with_history
 
 CONTEXT_PATH = "/api/agent/context"
 MAX_CHARS = 3000
@@ -31,24 +37,31 @@ class ContextError(Exception):
 _UNAVAILABLE = "Sorry, I can't reach my notes from earlier conversations right now."
 
 
-def linked_identity(context: RunContext) -> str | None:
-    """The participant the session talks to, when it runs in a room."""
+def linked_participant(context: RunContext) -> tuple[str, dict[str, str]] | None:
+    """Identity and attributes of the participant the session talks to, in a room."""
     try:
         participant = context.session.room_io.linked_participant
     except RuntimeError:  # no room (text harness)
         return None
-    return participant.identity if participant is not None else None
+    if participant is None:
+        return None
+    return participant.identity, dict(participant.attributes)
 
 
-async def fetch_context(env: ToolEnv, scope: str, participant: str | None = None) -> dict[str, Any]:
+async def fetch_context(
+    env: ToolEnv, scope: str, linked: tuple[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Ask for this room's context, or the linked participant's when the backend vouched
+    for that identity (its signed ``parley.caller`` attribute); the backend re-checks
+    both against the live participant, so this side only avoids asking in vain."""
     if not env.backend_url or not env.agent_token:
         raise ContextError(_UNAVAILABLE, "backend URL or agent token not configured")
-    params: dict[str, str] = {"limit": "20"}
-    participant = participant or env.participant_identity
-    if scope == "participant" and participant:
-        params["participant_identity"] = participant
-    else:
-        params["room_name"] = env.room_name
+    params: dict[str, str] = {"limit": "20", "room_name": env.room_name}
+    if linked is not None:
+        identity, attributes = linked
+        params["participant_identity"] = identity
+        if scope == "participant" and trusted_with_history(attributes):
+            params["about"] = "participant"
     try:
         async with asyncio.timeout(env.timeout_s):
             response = await env.http.get(
@@ -95,7 +108,7 @@ def make_lookup_context_tool(env: ToolEnv) -> FunctionTool:
         """
         scope = "room" if about == "room" else "participant"
         try:
-            body = await fetch_context(env, scope, linked_identity(context))
+            body = await fetch_context(env, scope, linked_participant(context))
         except ContextError as exc:
             return spoken_failure(context, exc.spoken, exc.reason, "lookup_context")
         text = render_context(body)

@@ -19,16 +19,22 @@ import datetime
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit import rtc
+from livekit import api, rtc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley_backend.meetings.audio_stream import own_frames_audio_stream
 from parley_backend.meetings.livekit_rooms import LiveKitAccess, participant_token
-from parley_backend.meetings.protocol import Handshake, MalformedFrame, parse_text_frame
+from parley_backend.meetings.protocol import (
+    CLOSE_TOO_BIG,
+    MAX_BINARY_FRAME,
+    Handshake,
+    MalformedFrame,
+    parse_text_frame,
+)
 
 logger = logging.getLogger("parley.meetings.bridge")
 
@@ -37,8 +43,20 @@ OUT_FRAME_MS = 20
 # How far ahead of real time we may send the bot audio (absorbs scheduling jitter); audio
 # beyond that is dropped, not delayed, so a stall never turns into lasting latency.
 MAX_LEAD_S = 0.06
-# Meeting audio queued for the room beyond this when new audio arrives is trimmed.
+# Meeting audio (bot → room) waits in our own buffer and is fed to the room's audio source
+# by a pump task, never by the socket's receive loop (which must keep reading however long
+# playback takes). The pump keeps at most PUMP_AHEAD_S handed to the source ahead of
+# playout. When audio arrives and what is waiting (buffer + source) exceeds the new chunk
+# (itself at most MAX_CHUNK_KEEP_S) plus MAX_IN_BACKLOG_S, the *oldest* waiting audio is
+# dropped: latency stays bounded and the newest (live) speech always survives.
+PUMP_AHEAD_S = 0.1
 MAX_IN_BACKLOG_S = 0.04
+MAX_CHUNK_KEEP_S = 1.0
+# Eviction from the room (duplicate identity, removed through the API, a server hiccup)
+# is not the meeting's end: the bridge rejoins, retrying at these intervals (seconds).
+REJOIN_DELAYS_S = (0.0, 0.2, 0.5, 1.0, 2.0, 5.0)
+# Only these mean the room itself is gone, which does end the meeting.
+_ROOM_GONE = frozenset({rtc.DisconnectReason.ROOM_DELETED, rtc.DisconnectReason.ROOM_CLOSED})
 SPEAKERS_TOPIC = "parley.speakers"
 ATTR_ROLE = "parley.role"
 ATTR_MEETING = "parley.meeting_id"
@@ -63,6 +81,8 @@ class BridgeStats:
     dropped_in_ms: float = 0.0
     dropped_out_ms: float = 0.0
     speaker_updates: int = 0
+    oversized_frames: int = 0
+    rejoins: int = 0
     handshakes: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -113,14 +133,14 @@ class MeetingBridge:
         self._pending_arrays: list[list[dict[str, Any]]] = []
         self._publish_wakeup = asyncio.Event()
         self._publish_task: asyncio.Task | None = None
+        self._in_pcm = bytearray()  # meeting audio at _in_rate, waiting for the pump
+        self._in_wakeup = asyncio.Event()
+        self._pump_task: asyncio.Task | None = None
+        self._rejoin_task: asyncio.Task | None = None
         self._closed = False
         self._log = logging.LoggerAdapter(logger, {"meeting_id": meeting_id, "room": room_name})
 
     # --- public -------------------------------------------------------------------------
-
-    @property
-    def connected_socket(self) -> bool:
-        return self._socket is not None
 
     @property
     def room(self) -> rtc.Room | None:
@@ -155,7 +175,10 @@ class MeetingBridge:
                     break
                 data = message.get("bytes")
                 if data is not None:
-                    if not await self._audio_in(data):
+                    if len(data) > MAX_BINARY_FRAME:
+                        await self._refuse_oversized(ws, len(data))
+                        break
+                    if not self._audio_in(data):
                         socket_malformed += 1
                         self._malformed(f"binary frame of odd length {len(data)}")
                     continue
@@ -176,6 +199,13 @@ class MeetingBridge:
                     "bridge.disconnected",
                     {"connection": self.stats.sockets, "malformed_frames": socket_malformed},
                 )
+
+    async def _refuse_oversized(self, ws: WebSocket, size: int) -> None:
+        """One frame larger than any real chunk: close 1009 (the bot reconnects)."""
+        self.stats.oversized_frames += 1
+        self._log.warning("binary frame of %d bytes over %d: closing 1009", size, MAX_BINARY_FRAME)
+        await self._event("bridge.frame_too_large", {"bytes": size, "limit": MAX_BINARY_FRAME})
+        await self._close_socket(ws, CLOSE_TOO_BIG, f"binary frame over {MAX_BINARY_FRAME} bytes")
 
     async def close(self, reason: str) -> None:
         """Tear everything down: the socket, the forwarders, the room connection."""
@@ -232,6 +262,9 @@ class MeetingBridge:
                     self._on_track_published(publication, participant)
             if self._publish_task is None:
                 self._publish_task = self._spawn(self._publish_speakers())
+            if self._pump_task is None:
+                self._pump_task = self._spawn(self._pump_audio())
+            self._in_wakeup.set()
             self._log.info("bridge joined room as %s", self.identity)
 
     async def _disconnect_room(self) -> None:
@@ -281,8 +314,53 @@ class MeetingBridge:
     def _on_disconnected(self, room: rtc.Room, reason: Any) -> None:
         if self._closed or room is not self._room:
             return  # we left on purpose (idle or teardown)
-        self._log.info("bridge room connection ended: %s", reason)
-        self._spawn(self._on_room_ended(str(reason)))
+        name = _reason_name(reason)
+        if reason in _ROOM_GONE:
+            self._log.info("bridge room connection ended: %s", name)
+            self._spawn(self._on_room_ended(name))
+            return
+        self._log.warning("bridge evicted from the room (%s): rejoining", name)
+        if self._rejoin_task is None or self._rejoin_task.done():
+            self._rejoin_task = self._spawn(self._rejoin(room, name))
+
+    async def _rejoin(self, old: rtc.Room, reason: str) -> None:
+        """Back into the room after an eviction, unless the room itself is gone."""
+        self._drop_room(old)
+        with contextlib.suppress(Exception):  # frees the SDK's side of the dead connection
+            await old.disconnect()
+        await self._event("bridge.evicted", {"reason": reason})
+        for attempt, delay in enumerate(_backoff(REJOIN_DELAYS_S)):
+            if self._closed:
+                return
+            await asyncio.sleep(delay)
+            try:
+                if not await self._room_exists():
+                    self._log.info("room is gone after eviction: ending")
+                    await self._on_room_ended(f"{reason}; room gone")
+                    return
+                await self._ensure_room()
+            except Exception as exc:  # LiveKit unreachable or refusing: try again
+                self._log.warning("rejoin attempt %d failed: %s", attempt + 1, exc)
+                continue
+            self.stats.rejoins += 1
+            await self._event("bridge.rejoined", {"reason": reason, "attempts": attempt + 1})
+            return
+
+    def _drop_room(self, room: rtc.Room) -> None:
+        """Forget a room connection the server ended (its tracks and forwarders are dead)."""
+        if self._room is room:
+            self._room, self._source = None, None
+            for task in self._forwarders.values():
+                task.cancel()
+            self._forwarders.clear()
+
+    async def _room_exists(self) -> bool:
+        lk = self._access.api()
+        try:
+            listed = await lk.room.list_rooms(api.ListRoomsRequest(names=[self.room_name]))
+        finally:
+            await lk.aclose()
+        return any(r.name == self.room_name for r in listed.rooms)
 
     def _on_transcription(self, reader: rtc.TextStreamReader, participant_identity: str) -> None:
         attributes = reader.info.attributes or {}
@@ -319,39 +397,67 @@ class MeetingBridge:
 
     # --- bot → room ---------------------------------------------------------------------
 
-    async def _audio_in(self, data: bytes) -> bool:
+    def _audio_in(self, data: bytes) -> bool:
+        """Queue one binary frame for the pump; never waits. False when malformed."""
         if len(data) % 2:
             return False
-        if not data or self._source is None:
+        if not data:
             return True
         self.stats.frames_in += 1
         self.stats.bytes_in += len(data)
+        rate = self._in_rate
+        self._in_pcm += data
         # Input and playout run at the same rate, so any backlog (a stall, a burst from the
-        # network) would stay as latency for good: trim the excess from the new audio.
-        excess = self._source.queued_duration - MAX_IN_BACKLOG_S
+        # network, one long frame) would stay as latency for good: drop the oldest audio.
+        chunk_s = min(len(data) / 2 / rate, MAX_CHUNK_KEEP_S)
+        queued = self._source.queued_duration if self._source is not None else 0.0
+        excess = queued + len(self._in_pcm) / 2 / rate - chunk_s - MAX_IN_BACKLOG_S
         if excess > 0:
-            drop = min(len(data), int(excess * self._in_rate) * 2)
-            self.stats.dropped_in_ms += 1000 * drop / 2 / self._in_rate
-            data = data[drop:]
-            if not data:
-                return True
-        if self._in_rate == ROOM_RATE:
-            frames = [rtc.AudioFrame(data, ROOM_RATE, 1, len(data) // 2)]
+            drop = min(len(self._in_pcm), int(excess * rate) * 2)
+            del self._in_pcm[:drop]
+            self.stats.dropped_in_ms += 1000 * drop / 2 / rate
+        self._in_wakeup.set()
+        return True
+
+    async def _pump_audio(self) -> None:
+        """Feed buffered meeting audio to the room at playout speed, a little ahead."""
+        while True:
+            await self._in_wakeup.wait()
+            self._in_wakeup.clear()
+            while self._in_pcm:
+                source = self._source
+                if source is None:
+                    break  # not in the room (rejoining): the trim keeps the buffer bounded
+                queued = source.queued_duration
+                room_s = PUMP_AHEAD_S - queued
+                if room_s < 0.01:
+                    await asyncio.sleep(queued - PUMP_AHEAD_S + 0.02)
+                    continue
+                rate = self._in_rate
+                n = min(len(self._in_pcm), max(2, int(room_s * rate) * 2))
+                chunk = bytes(self._in_pcm[:n])
+                del self._in_pcm[:n]
+                try:
+                    for frame in self._resample_in(chunk, rate):
+                        await source.capture_frame(frame)
+                except Exception as exc:  # the source went away under us (eviction)
+                    self._log.debug("capturing meeting audio failed: %s", exc)
+
+    def _resample_in(self, data: bytes, rate: int) -> list[rtc.AudioFrame]:
+        if rate == ROOM_RATE:
+            return [rtc.AudioFrame(data, ROOM_RATE, 1, len(data) // 2)]
         else:
-            if self._resampler is None or self._resampler_rate != self._in_rate:
+            if self._resampler is None or self._resampler_rate != rate:
                 # QUICK holds back ~0.1 ms; MEDIUM ~9 ms (measured), which the target of
                 # 20 ms added latency cannot afford. Upsampling speech needs no more.
                 self._resampler = rtc.AudioResampler(
-                    self._in_rate,
+                    rate,
                     ROOM_RATE,
                     num_channels=1,
                     quality=rtc.AudioResamplerQuality.QUICK,
                 )
-                self._resampler_rate = self._in_rate
-            frames = self._resampler.push(bytearray(data))
-        for frame in frames:
-            await self._source.capture_frame(frame)
-        return True
+                self._resampler_rate = rate
+            return self._resampler.push(bytearray(data))
 
     async def _text_in(self, text: str) -> bool:
         try:
@@ -367,6 +473,8 @@ class MeetingBridge:
 
     async def _handshake(self, handshake: Handshake) -> None:
         rate = handshake.sample_rate or self.bot_rate
+        if rate != self._in_rate:
+            self._in_pcm.clear()  # audio of the old rate cannot be played at the new one
         self._in_rate = self._out_rate = rate
         info = {
             "protocol_version": handshake.protocol_version,
@@ -389,10 +497,14 @@ class MeetingBridge:
         # Each array is taken as the complete current state (see docs/meeting-bridge.md).
         self.stats.speaker_updates += 1
         self._speakers = {s.name: s for s in speakers}
+        new = []
         for speaker in speakers:
             if speaker.name not in self._seen_speakers and len(self._seen_speakers) < 500:
                 self._seen_speakers.add(speaker.name)
-                await self._event("speaker.seen", {"name": speaker.name, "id": speaker.id})
+                new.append({"name": speaker.name, "id": speaker.id})
+        if new:
+            # Recorded off the receive loop: a big meeting's first array is hundreds of rows.
+            self._spawn(self._record_seen(new))
         speaking = [s for s in speakers if s.speaking]
         self._active = sorted(s.name for s in speaking)
         if self._active:
@@ -402,6 +514,10 @@ class MeetingBridge:
         self._current = latest.name if latest else ""
         self._pending_arrays.append([s.as_json() for s in speakers])
         self._publish_wakeup.set()
+
+    async def _record_seen(self, speakers: list[dict[str, Any]]) -> None:
+        for speaker in speakers:
+            await self._event("speaker.seen", speaker)
 
     async def _publish_speakers(self) -> None:
         """Every array goes out as a data packet; attributes only when they changed."""
@@ -489,3 +605,17 @@ class MeetingBridge:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _reason_name(reason: Any) -> str:
+    try:
+        return rtc.DisconnectReason.Name(reason)
+    except (ValueError, TypeError):
+        return str(reason)
+
+
+def _backoff(delays: tuple[float, ...]) -> Iterator[float]:
+    """The delays, then the last one for ever."""
+    yield from delays
+    while True:
+        yield delays[-1]

@@ -12,10 +12,10 @@ import aiohttp
 from livekit import api, rtc
 
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import ASK_METHOD, AskRequest
 
 logger = logging.getLogger("parley.meetings.livekit")
 
-ASK_METHOD = "parley.ask"
 # A meeting room waits this long for its first participant, then closes by itself.
 ROOM_EMPTY_TIMEOUT_S = 600
 ROOM_DEPARTURE_TIMEOUT_S = 20
@@ -78,11 +78,16 @@ def participant_token(
     hidden: bool = False,
     kind: str | None = None,
     ttl_s: int = 6 * 3600,
+    publish_media: bool = True,
 ) -> str:
+    # Microphone only (the bridge publishes the meeting's mixed audio as one); helpers that
+    # only make RPC calls publish no media at all.
+    publishes = not hidden and publish_media
     grants = api.VideoGrants(
         room_join=True,
         room=room_name,
-        can_publish=not hidden,
+        can_publish=publishes,
+        can_publish_sources=["microphone"] if publishes else None,
         can_subscribe=True,
         can_publish_data=True,
         can_update_own_metadata=True,
@@ -126,7 +131,7 @@ async def ask_agent(room: rtc.Room, question: str, timeout: float = 10.0) -> dic
     raw = await room.local_participant.perform_rpc(
         destination_identity=agent.identity,
         method=ASK_METHOD,
-        payload=json.dumps({"question": question}),
+        payload=AskRequest(question=question).model_dump_json(),
         response_timeout=timeout,
     )
     try:
@@ -153,6 +158,7 @@ async def ask_agent_transient(
         name="Parley console",
         kind=kind,
         ttl_s=300,
+        publish_media=False,
     )
     await room.connect(access.url, token)
     try:

@@ -10,8 +10,17 @@ import json
 import math
 from dataclasses import dataclass
 
-MAX_TEXT_FRAME = 64 * 1024
+# A text frame past this is skipped as malformed (room for ~3,000 speaker entries).
+MAX_TEXT_FRAME = 256 * 1024
+# Speakers kept per update: a larger array is truncated, never dropped, keeping everyone
+# who is speaking first (so the current speaker is never lost), then the others in their
+# order. 200 entries keep the re-published data packet under LiveKit's ~15 KiB reliable
+# message size. See docs/meeting-bridge.md.
 MAX_SPEAKERS = 200
+# Binary (audio) frames past this close the socket with 1009 (message too big): at 16 kHz
+# it is 8 s of audio, at 48 kHz 2.7 s, where the bot sends 100 ms chunks.
+MAX_BINARY_FRAME = 256 * 1024
+CLOSE_TOO_BIG = 1009
 SAMPLE_RATES = range(8000, 96001)
 
 
@@ -84,6 +93,18 @@ def _speaker(item: object) -> SpeakerState | None:
     return SpeakerState(name.strip()[:255], speaker_id, timestamp, speaking)
 
 
+def truncate_speakers(speakers: list[SpeakerState]) -> list[SpeakerState]:
+    """At most ``MAX_SPEAKERS``: every speaking entry first (up to the limit), then the
+    rest, each group in the order the bot sent."""
+    if len(speakers) <= MAX_SPEAKERS:
+        return speakers
+    speaking = [s for s in speakers if s.speaking][:MAX_SPEAKERS]
+    room = MAX_SPEAKERS - len(speaking)
+    quiet = [s for s in speakers if not s.speaking][:room]
+    keep = {id(s) for s in speaking} | {id(s) for s in quiet}
+    return [s for s in speakers if id(s) in keep]
+
+
 def parse_text_frame(text: str) -> Handshake | list[SpeakerState]:
     """Return the handshake or the speaker states; raise ``MalformedFrame`` otherwise.
 
@@ -100,11 +121,9 @@ def parse_text_frame(text: str) -> Handshake | list[SpeakerState]:
             raise MalformedFrame("JSON object without protocol_version (unknown message type)")
         return _handshake(obj)
     if isinstance(obj, list):
-        if len(obj) > MAX_SPEAKERS:
-            raise MalformedFrame(f"speaker array longer than {MAX_SPEAKERS}")
         parsed = [_speaker(item) for item in obj]
         speakers = [s for s in parsed if s is not None]
         if obj and not speakers:
             raise MalformedFrame("speaker array without one valid entry")
-        return speakers
+        return truncate_speakers(speakers)
     raise MalformedFrame(f"unknown message type {type(obj).__name__}")

@@ -14,7 +14,10 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, WebSocket
 from pydantic import BaseModel, ConfigDict, Field
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from parley_backend.auth import require_api_key
+from parley_backend.access_policy import (
+    MeetingBaasCaller,
+    management_caller,
+)
 from parley_backend.errors import ApiError
 from parley_backend.meetings import store
 from parley_backend.meetings.baas_client import MeetingBaasClient
@@ -23,6 +26,7 @@ from parley_backend.meetings.platforms import MeetingUrlError, detect_platform
 from parley_backend.meetings.service import MeetingService
 from parley_backend.settings import BackendSettings
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import MAX_QUESTION_CHARS
 
 logger = logging.getLogger("parley.meetings.routes")
 
@@ -89,7 +93,7 @@ class CreateMeeting(BaseModel):
 class AskBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    question: str = Field(min_length=1, max_length=500)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
 
 
 def _with_timeline(row: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
@@ -99,7 +103,7 @@ def _with_timeline(row: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[
 @router.post(
     "/api/meetings",
     status_code=201,
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     summary="Send the agent into a Zoom, Google Meet or Teams meeting",
 )
 async def create_meeting(body: CreateMeeting, request: Request) -> dict[str, Any]:
@@ -118,7 +122,7 @@ async def create_meeting(body: CreateMeeting, request: Request) -> dict[str, Any
     return _with_timeline(row, await store.timeline(service.engine, row["id"]))
 
 
-@router.get("/api/meetings", dependencies=[Depends(require_api_key)], summary="List meetings")
+@router.get("/api/meetings", dependencies=[Depends(management_caller)], summary="List meetings")
 async def list_meetings(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -130,7 +134,7 @@ async def list_meetings(
 
 @router.get(
     "/api/meetings/{meeting_id}",
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     summary="One meeting with its timeline",
 )
 async def get_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
@@ -141,7 +145,7 @@ async def get_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]
 
 @router.delete(
     "/api/meetings/{meeting_id}",
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     summary="The bot leaves, the bridge ends, the room closes",
 )
 async def delete_meeting(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
@@ -152,7 +156,7 @@ async def delete_meeting(meeting_id: MeetingId, request: Request) -> dict[str, A
 
 @router.post(
     "/api/meetings/{meeting_id}/ask",
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     summary="Have the agent put a question to the meeting (RPC parley.ask)",
 )
 async def ask(meeting_id: MeetingId, body: AskBody, request: Request) -> dict[str, Any]:
@@ -162,7 +166,7 @@ async def ask(meeting_id: MeetingId, body: AskBody, request: Request) -> dict[st
 
 @router.get(
     "/api/meetings/{meeting_id}/transcript",
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     summary="What was said, speaker-attributed",
 )
 async def transcript(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
@@ -204,7 +208,9 @@ async def _json_body(request: Request, raw: bytes | None = None) -> dict[str, An
     operation_id="meeting_callback_put",
     summary="Meeting BaaS per-bot callback (x-mb-secret)",
 )
-async def bot_callback(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
+async def bot_callback(
+    meeting_id: MeetingId, request: Request, _caller: MeetingBaasCaller
+) -> dict[str, Any]:
     service = _service(request)
     row = await service.verify_callback(meeting_id, request.headers.get("x-mb-secret"))
     body = await _json_body(request)
@@ -225,7 +231,7 @@ async def bot_callback(meeting_id: MeetingId, request: Request) -> dict[str, Any
 
 
 @router.post("/api/webhooks/meeting-baas", summary="Meeting BaaS account webhook (Svix-signed)")
-async def account_webhook(request: Request) -> dict[str, Any]:
+async def account_webhook(request: Request, _caller: MeetingBaasCaller) -> dict[str, Any]:
     settings: BackendSettings = request.app.state.settings
     if not settings.meeting_baas_webhook_secret:
         raise ApiError(404, "not_found", "account webhooks are not configured")
@@ -243,7 +249,9 @@ async def account_webhook(request: Request) -> dict[str, Any]:
 
 
 @router.websocket("/ws/meetings/{meeting_id}/{secret}")
-async def bridge_socket(websocket: WebSocket, meeting_id: str, secret: str) -> None:
+async def bridge_socket(
+    websocket: WebSocket, meeting_id: str, secret: str, _caller: MeetingBaasCaller
+) -> None:
     service: MeetingService = websocket.app.state.meetings
     bridge = None
     if re.fullmatch(r"[0-9a-f]{16}", meeting_id) and len(secret) <= 128:

@@ -36,6 +36,7 @@ from parley_backend.meetings.livekit_rooms import (
     delete_room,
 )
 from parley_backend.meetings.platforms import Platform
+from parley_backend.schemas import normalise_timestamp, ts_to_datetime
 from parley_backend.settings import BackendSettings
 from parley_common.agent_config import AgentConfig
 
@@ -85,6 +86,37 @@ def meeting_status_for(bot_status: str) -> str | None:
     if bot_status in FAILED:
         return "failed"
     return None
+
+
+# Our statuses only move forward: a replayed or late update never rolls a meeting back.
+_STATUS_RANK = {"creating": 0, "joining": 1, "in_call": 2, "ended": 3, "failed": 3}
+
+
+def status_time_of(value: Any) -> datetime.datetime | None:
+    """``status.created_at`` (ISO 8601 or UNIX seconds) as aware UTC; None when absent.
+
+    Raises ``ApiError`` 422 for a time that is present but unusable (checked at the edge
+    like every other timestamp).
+    """
+    raw = value.get("created_at") if isinstance(value, dict) else None
+    return parse_event_time(raw, "status.created_at")
+
+
+def parse_event_time(raw: Any, name: str) -> datetime.datetime | None:
+    """A time Meeting BaaS sent (ISO 8601 or UNIX seconds) as aware UTC in range; None when
+    absent; ``ApiError`` 422 when present but unusable."""
+    if raw is None or raw == "":
+        return None
+    try:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            parsed = datetime.datetime.fromtimestamp(raw, datetime.UTC)
+        elif isinstance(raw, str):
+            parsed = datetime.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        else:
+            raise ValueError("not a time")
+        return normalise_timestamp(parsed)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ApiError(422, "validation_error", f"{name} is not a usable time: {exc}") from None
 
 
 def status_code_of(value: Any) -> str | None:
@@ -370,26 +402,63 @@ class MeetingService:
                 await asyncio.sleep(self._poll_interval)
                 continue
             code = status_code_of(data.get("status"))
+            try:
+                at = status_time_of(data.get("status"))
+            except ApiError:
+                at = None  # their own API: a bad time must not stop the poll
             if code:
-                await self.apply_bot_status(meeting_id, code, source="poll")
+                await self.apply_bot_status(meeting_id, code, source="poll", at=at)
                 if code in IN_CALL or code in ENDED or code in FAILED:
                     return
             await asyncio.sleep(self._poll_interval)
 
-    async def apply_bot_status(self, meeting_id: str, code: str, *, source: str) -> None:
+    async def apply_bot_status(
+        self,
+        meeting_id: str,
+        code: str,
+        *,
+        source: str,
+        at: datetime.datetime | None = None,
+    ) -> str:
+        """Apply one of their status codes; returns "applied", "unchanged" or "stale".
+
+        A status older than the last one applied (by its ``created_at``), or one that would
+        move our status backwards (in_call → joining, ended → anything), is recorded as
+        stale and changes nothing: deliveries arrive late, twice and out of order.
+        """
         row = await store.get_meeting(self.engine, meeting_id)
-        if row is None or row.get("bot_status") == code:
-            return
-        await store.add_event(
-            self.engine, meeting_id, "bot.status", {"status": code, "source": source}
-        )
+        if row is None:
+            return "unchanged"
+        final = row["status"] in store.FINAL_STATUSES
+        if row.get("bot_status") == code and not final:
+            return "unchanged"
         status = meeting_status_for(code)
+        last_at = await store.last_status_time(self.engine, meeting_id)
+        older = at is not None and last_at is not None and at < last_at
+        backwards = status is not None and (
+            _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(row["status"], 0)
+        )
+        if final or older or backwards:
+            # Our own polls lag behind the socket (in_call) every 2 s: not worth a row each.
+            if source != "poll":
+                await store.add_event(
+                    self.engine,
+                    meeting_id,
+                    "bot.status_stale",
+                    {"status": code, "source": source, "current": row["status"]},
+                )
+            return "stale"
+        data: dict[str, Any] = {"status": code, "source": source}
+        if at is not None:
+            data["at"] = at.isoformat()
+        await store.add_event(self.engine, meeting_id, "bot.status", data)
         if status is None:
             await store.update_meeting(self.engine, meeting_id, bot_status=code)
-            return
+            return "applied"
         changed = await store.set_status(self.engine, meeting_id, status, bot_status=code)
         if changed and status in store.FINAL_STATUSES:
             await self._teardown(meeting_id, row["room_name"], f"bot status {code}")
+        return "applied"
 
     # --- callbacks and webhooks ---------------------------------------------------------
 
@@ -424,6 +493,9 @@ class MeetingService:
             "audio",
         )
         summary = {k: data[k] for k in keep if k in data}
+        if "sent_at" in summary:
+            # Kept as text for the timeline, but only a usable time (checked at the edge).
+            summary["sent_at"] = _checked_time_text(summary["sent_at"], "sent_at")
         summary["source"] = source
         text = json.dumps(summary, default=str)
         if len(text) > 8000:  # participants lists can be long; keep the timeline small
@@ -437,7 +509,12 @@ class MeetingService:
         return True
 
     async def account_webhook(self, payload: dict[str, Any], msg_id: str) -> str:
-        """A verified Svix delivery; returns what was done with it."""
+        """A verified Svix delivery; returns what was done with it.
+
+        Every delivery, of every event kind, is claimed once by its Svix message id before
+        anything is applied: a replay (theirs on retry, or an attacker's within the
+        signature's tolerance) is acknowledged as "duplicate" and changes nothing.
+        """
         event = payload.get("event")
         data = found if isinstance(found := payload.get("data"), dict) else {}
         extra = payload.get("extra") if isinstance(payload.get("extra"), dict) else None
@@ -451,24 +528,30 @@ class MeetingService:
             row = await store.get_meeting(self.engine, extra["parley_meeting_id"])
         if row is None:
             return "ignored: not one of our meetings"
+        code = at = None
         if event == "bot.status_change":
             code = status_code_of(data.get("status"))
             if code is None:
                 raise ApiError(422, "validation_error", "bot.status_change without status code")
-            await self.apply_bot_status(row["id"], code, source="webhook")
-            return "applied"
-        if event in ("bot.completed", "bot.failed"):
-            fresh = await self.bot_event(
-                row, event, data, source="webhook", dedupe=f"svix:{msg_id}"
-            )
-            return "applied" if fresh else "duplicate"
-        await store.add_event(
+            at = status_time_of(data.get("status"))
+        elif event in ("bot.completed", "bot.failed") and "sent_at" in data:
+            _checked_time_text(data["sent_at"], "sent_at")  # 422 before it is claimed
+        fresh = await store.add_event(
             self.engine,
             row["id"],
-            "webhook.other",
-            {"event": str(event)[:60]},
-            dedupe_key=f"svix:{msg_id}",
+            "webhook.received",
+            {"event": str(event)[:60], "svix_id": msg_id[:100]},
+            dedupe_key=f"svix:{msg_id}"[:128],
         )
+        if not fresh:
+            return "duplicate"
+        if code is not None:
+            return await self.apply_bot_status(row["id"], code, source="webhook", at=at)
+        if event in ("bot.completed", "bot.failed"):
+            # Claimed above; the callback path may deliver the same event under its own id,
+            # and set_status keeps a final status final.
+            await self.bot_event(row, event, data, source="webhook", dedupe=None)
+            return "applied"
         return "recorded"
 
     # --- the bridge ---------------------------------------------------------------------
@@ -560,6 +643,12 @@ class MeetingService:
         return {"turns": await _history_turns(self.engine, row["room_name"]), "source": "history"}
 
 
+def _checked_time_text(value: Any, name: str) -> str:
+    """A time they sent, as normalised ISO 8601 text; 422 when it is not a usable time."""
+    parsed = parse_event_time(value, name)
+    return parsed.isoformat() if parsed is not None else ""
+
+
 def _rpc_api_error(exc: rtc.RpcError) -> ApiError:
     codes = rtc.RpcError.ErrorCode
     details = {"rpc_code": exc.code, "rpc_message": exc.message}
@@ -593,10 +682,12 @@ async def _history_turns(engine: AsyncEngine, room_name: str) -> list[dict[str, 
             {
                 "speaker": r.get("speaker_identity"),
                 "text": r.get("text"),
-                "started_at": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat()
-                if started
-                else None,
+                "started_at": _iso_or_none(ts_to_datetime(started) if started else None),
                 "role": r.get("role"),
             }
         )
     return out
+
+
+def _iso_or_none(value: datetime.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

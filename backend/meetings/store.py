@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -155,12 +155,24 @@ async def timeline(engine: AsyncEngine, meeting_id: str) -> list[dict[str, Any]]
         return [{"at": iso(r.at), "kind": r.kind, "data": r.data} for r in result]
 
 
-async def count_events(engine: AsyncEngine, meeting_id: str, kind: str) -> int:
-    query = select(func.count()).where(
-        meeting_events.c.meeting_id == meeting_id, meeting_events.c.kind == kind
+async def last_status_time(engine: AsyncEngine, meeting_id: str) -> datetime.datetime | None:
+    """When the last applied bot status was created on their side (None if never told)."""
+    query = (
+        select(meeting_events.c.data)
+        .where(meeting_events.c.meeting_id == meeting_id, meeting_events.c.kind == "bot.status")
+        .order_by(meeting_events.c.id.desc())
+        .limit(50)
     )
     async with engine.connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
+        for (data,) in await conn.execute(query):
+            at = data.get("at") if isinstance(data, dict) else None
+            if isinstance(at, str):
+                try:
+                    parsed = datetime.datetime.fromisoformat(at)
+                except ValueError:
+                    continue
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return None
 
 
 async def add_turn(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from livekit import api
 
 from parley_backend import history_store
-from parley_backend.auth import require_agent_token
+from parley_backend.access_policy import agent_caller
 from parley_backend.errors import ApiError
+from parley_backend.livekit_service import livekit_errors
 from parley_backend.observability import Metrics
 from parley_backend.routes.sessions import turn_out
 from parley_backend.schemas import (
@@ -18,18 +20,19 @@ from parley_backend.schemas import (
     ErrorBody,
     SummaryAck,
     SummaryIn,
-    SummaryOut,
     TurnAck,
     TurnIn,
     ts_to_datetime,
 )
 from parley_backend.validation import NAME_PATTERN
+from parley_common.access import trusted_with_history
+from parley_common.wire import SummaryOut
 
 logger = logging.getLogger("parley.backend.agent_api")
 router = APIRouter(
     prefix="/api/agent",
     tags=["agent"],
-    dependencies=[Depends(require_agent_token)],
+    dependencies=[Depends(agent_caller)],
     responses={
         **ERROR_RESPONSES,
         409: {"model": ErrorBody, "description": "Same idempotency key, different content"},
@@ -124,22 +127,37 @@ async def post_summary(request: Request, body: SummaryIn, response: Response) ->
 @router.get("/context", response_model=ContextOut, summary="Recent turns and summaries")
 async def get_context(
     request: Request,
-    room_name: str | None = Query(None, pattern=NAME_PATTERN),
-    participant_identity: str | None = Query(None, pattern=r"^[^\x00-\x1f]{1,256}$"),
+    room_name: str = Query(pattern=NAME_PATTERN, description="The room the agent runs in"),
+    participant_identity: str | None = Query(
+        None, pattern=r"^[^\x00-\x1f]{1,256}$", description="The participant the agent talks to"
+    ),
+    about: Literal["room", "participant"] = Query(
+        "room", description="participant: what that identity said anywhere (if vouched for)"
+    ),
     limit: int = Query(50, ge=1, le=500),
 ) -> ContextOut:
-    """Context for a room (its last turns, across sessions) or a participant (what they
-    said anywhere, and the summaries of sessions they were in). Give exactly one."""
-    if (room_name is None) == (participant_identity is None):
-        message = "give exactly one of room_name, participant_identity"
-        raise ApiError(422, "validation_error", message)
+    """Context for the agent's room (its last turns, across sessions) or its participant.
+
+    With ``participant_identity`` the backend asks LiveKit for that live participant of
+    ``room_name``: one that is not there gets nothing at all, and a participant-wide
+    look-up is answered only when its ``parley.caller`` attribute (signed into its token
+    by this backend) says a management caller chose the identity. Anyone else sees that
+    room's turns only, whatever the agent asks for, so a confused or prompt-injected agent
+    cannot read another person's (or another room's) conversations back.
+    """
     engine = request.app.state.engine
-    if room_name is not None:
-        rows = await history_store.room_transcript(engine, room_name, limit=limit)
-        summaries = await history_store.recent_summaries(
-            engine, room_name=room_name, session_ids=None, limit=5
+    scope = "room"
+    if participant_identity is not None:
+        attributes = await _live_participant(
+            request.app.state.livekit, room_name, participant_identity
         )
-    else:
+        if attributes is None:
+            scope = "none"
+        elif about == "participant" and trusted_with_history(attributes):
+            scope = "participant"
+    rows: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
+    if scope == "participant":
         assert participant_identity is not None
         rows = await history_store.participant_turns(engine, participant_identity, limit=limit)
         session_ids = await history_store.sessions_of_participant(
@@ -148,9 +166,31 @@ async def get_context(
         summaries = await history_store.recent_summaries(
             engine, room_name=None, session_ids=session_ids, limit=5
         )
+    elif scope == "room":
+        rows = await history_store.room_transcript(engine, room_name, limit=limit)
+        summaries = await history_store.recent_summaries(
+            engine, room_name=room_name, session_ids=None, limit=5
+        )
+    logger.info("context look-up", extra={"room": room_name, "scope": scope})
     return ContextOut(
         room_name=room_name,
-        participant_identity=participant_identity,
+        participant_identity=participant_identity if scope == "participant" else None,
         turns=[turn_out(r) for r in rows],
         summaries=[_summary_out(s) for s in summaries],
     )
+
+
+async def _live_participant(
+    lkapi: api.LiveKitAPI, room_name: str, identity: str
+) -> dict[str, str] | None:
+    """The attributes of ``identity`` in ``room_name`` right now, or None if not there."""
+    try:
+        async with livekit_errors("get participant"):
+            info = await lkapi.room.get_participant(
+                api.RoomParticipantIdentity(room=room_name, identity=identity)
+            )
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return dict(info.attributes)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from livekit import api
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from parley_backend.access_policy import anonymous_caller
+from parley_backend.auth import presented_keys
+from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
 from parley_backend.settings import BackendSettings
 
 logger = logging.getLogger("parley.backend.health")
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(anonymous_caller)])
 
 
 @router.get("/health", summary="Liveness: the process serves requests")
@@ -57,5 +61,19 @@ async def ready(request: Request) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)")
 async def metrics(request: Request) -> Response:
+    settings: BackendSettings = request.app.state.settings
+    if settings.metrics_key:
+        # Prometheus sends it with `authorization: {credentials: ...}` in its scrape config.
+        expected = settings.metrics_key.encode()
+        if not any(hmac.compare_digest(k.encode(), expected) for k in presented_keys(request)):
+            raise ApiError(
+                401,
+                "unauthorized",
+                "a valid metrics key is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    elif settings.environment == "production":
+        # No key in production: the metrics are not served at all (set PARLEY_METRICS_KEY).
+        raise ApiError(404, "not_found", "metrics are off (set PARLEY_METRICS_KEY)")
     registry: Metrics = request.app.state.metrics
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from livekit import api
+from pydantic import BaseModel, ConfigDict, Field
 
-from parley_backend.auth import require_api_key
+from parley_backend.access_policy import invite_ttl, management_caller
 from parley_backend.errors import ApiError
+from parley_backend.invites import encode_invite, invite_key, mint_invite
 from parley_backend.livekit_service import get_livekit, livekit_errors
 from parley_backend.schemas import (
     UPSTREAM_RESPONSES,
@@ -24,13 +27,14 @@ from parley_backend.schemas import (
 )
 from parley_backend.settings import BackendSettings
 from parley_backend.validation import NAME_PATTERN, new_room_name
+from parley_common.access import MEETING_ROOM_PREFIX, is_meeting_room
 from parley_common.agent_config import AgentConfig
 
 logger = logging.getLogger("parley.backend.rooms")
 router = APIRouter(
     prefix="/api/rooms",
     tags=["rooms"],
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     responses=UPSTREAM_RESPONSES,
 )
 
@@ -98,6 +102,13 @@ async def create_room(request: Request, body: RoomCreate, lkapi: LiveKit) -> Roo
     """
     settings: BackendSettings = request.app.state.settings
     name = body.name or new_room_name()
+    if is_meeting_room(name):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"room names starting {MEETING_ROOM_PREFIX!r} belong to the meetings API",
+            {"field": "name"},
+        )
     if body.name and await _find_room(lkapi, name) is not None:
         raise ApiError(409, "conflict", f"room {name!r} already exists")
     async with livekit_errors("create room"):
@@ -201,3 +212,46 @@ async def delete_dispatch(
         await lkapi.agent_dispatch.delete_dispatch(dispatch_id, room_name)
     logger.info("dispatch deleted", extra={"room": room_name, "dispatch_id": dispatch_id})
     return Response(status_code=204)
+
+
+class InviteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_seconds: int | None = Field(
+        default=None, ge=60, le=86_400, description="Lifetime; PARLEY_INVITE_TTL_SECONDS if absent"
+    )
+
+
+class InviteOut(BaseModel):
+    invite: str = Field(description="Opaque; give it to POST /api/token as `invite`")
+    room_name: str
+    expires_at: datetime.datetime
+
+
+@router.post(
+    "/{room_name}/invites",
+    response_model=InviteOut,
+    status_code=201,
+    summary="Mint a short-lived invite that lets a public caller join this room",
+)
+async def create_invite(
+    request: Request,
+    room_name: RoomPath,
+    lkapi: LiveKit,
+    body: InviteCreate | None = None,
+) -> InviteOut:
+    """The invitee joins under an identity the backend assigns. Meeting rooms never take
+    invites: their audio and speakers are management-only."""
+    settings: BackendSettings = request.app.state.settings
+    if is_meeting_room(room_name):
+        raise ApiError(403, "forbidden", "meeting rooms do not accept invites")
+    await _require_room(lkapi, room_name)
+    ttl = invite_ttl(settings, body.ttl_seconds if body else None)
+    invite = mint_invite(room_name, int(ttl.total_seconds()))
+    text = encode_invite(invite_key(settings.invite_secret, settings.livekit_api_secret), invite)
+    logger.info("invite minted", extra={"room": room_name, "invite_nonce": invite.nonce})
+    return InviteOut(
+        invite=text,
+        room_name=room_name,
+        expires_at=datetime.datetime.fromtimestamp(invite.expires_at, datetime.UTC),
+    )

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from parley_backend import history_store
-from parley_backend.auth import require_api_key
+from parley_backend.access_policy import management_caller
 from parley_backend.errors import ApiError
 from parley_backend.schemas import (
     ERROR_RESPONSES,
@@ -19,15 +19,15 @@ from parley_backend.schemas import (
     SessionList,
     SessionOut,
     Transcript,
-    TurnOut,
     ts_to_datetime,
 )
 from parley_backend.validation import NAME_PATTERN
+from parley_common.wire import TurnOut
 
 router = APIRouter(
     prefix="/api/sessions",
     tags=["sessions"],
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(management_caller)],
     responses={**ERROR_RESPONSES, 404: {"model": ErrorBody, "description": "No such session"}},
 )
 

@@ -1,4 +1,9 @@
-"""``POST /api/token``: the door for browsers and frontend teams."""
+"""``POST /api/token``: the door for browsers and frontend teams.
+
+What a caller gets is the access policy's decision (parley_backend.access_policy): public
+callers a fresh room (or an invited one) and an identity the backend picks; management
+callers may name room and identity.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from parley_backend.auth import client_key, require_token_caller
+from parley_backend.access_policy import (
+    JoinRequest,
+    TokenCaller,
+    agent_config_for,
+    grant_join,
+)
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
-from parley_backend.rate_limit import TokenBucketLimiter, retry_after_header
+from parley_backend.rate_limit import Limiter, rate_limit_key, retry_after_header
 from parley_backend.schemas import ERROR_RESPONSES, TokenRequest, TokenResponse
 from parley_backend.settings import BackendSettings
 from parley_backend.tokens import TokenRequestParams, mint_participant_token
-from parley_backend.validation import new_identity, new_room_name
-from parley_common.agent_config import AgentConfig
 
 router = APIRouter(tags=["token"])
 
@@ -28,8 +36,8 @@ _BODY_SCHEMA.pop("$defs", None)
 
 
 async def _rate_limit(request: Request) -> None:
-    limiter: TokenBucketLimiter = request.app.state.token_limiter
-    wait = limiter.acquire(client_key(request))
+    limiter: Limiter = request.app.state.token_limiter
+    wait = await limiter.check(rate_limit_key(request))
     if wait > 0:
         metrics: Metrics = request.app.state.metrics
         metrics.rate_limited.labels("/api/token").inc()
@@ -60,6 +68,9 @@ async def _parse_body(request: Request) -> TokenRequest:
     response_model=TokenResponse,
     responses=ERROR_RESPONSES,
     summary="Mint a participant token that joins a room and dispatches the agent",
+    description="Public callers (no key, or a token-endpoint key) get a new room, or the "
+    "room of an `invite`, and a backend-assigned identity; `room_name` and "
+    "`participant_identity` need a management key. See docs/security.md.",
     openapi_extra={
         "requestBody": {
             "required": False,
@@ -67,24 +78,29 @@ async def _parse_body(request: Request) -> TokenRequest:
         }
     },
 )
-async def create_token(request: Request) -> JSONResponse:
-    # Called inline rather than as dependencies: this is the hottest route, and resolving
-    # dependencies costs more than the checks. Auth first, so unauthenticated floods cannot
-    # drain a real caller's bucket.
-    await require_token_caller(request)
+async def create_token(request: Request, caller: TokenCaller) -> JSONResponse:
+    # Auth (the dependency) first, so unauthenticated floods cannot drain a real caller's
+    # bucket; then the rate limit, before any body is read.
     await _rate_limit(request)
     settings: BackendSettings = request.app.state.settings
     body = await _parse_body(request)
-    room = body.room_name or new_room_name()
-    identity = body.participant_identity or new_identity()
+    config = agent_config_for(caller, body.agent_config, settings)
+    grant = await grant_join(
+        caller,
+        JoinRequest(body.room_name, body.participant_identity, body.invite),
+        settings,
+        request.app.state.livekit,
+    )
+    room, identity = grant.room_name, grant.identity
     ttl = datetime.timedelta(seconds=body.ttl_seconds or settings.token_ttl_seconds)
     params = TokenRequestParams(
         room_name=room,
         identity=identity,
         display_name=body.participant_name,
         agent_name=settings.agent_name,
-        agent_config=body.agent_config or AgentConfig(),
+        agent_config=config,
         ttl=ttl,
+        attributes=grant.attributes,
     )
     jwt = mint_participant_token(
         params, api_key=settings.livekit_api_key, api_secret=settings.livekit_api_secret

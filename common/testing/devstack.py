@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley_common.env_file import ENV_VAR
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -217,8 +219,12 @@ def start_livekit_server(
 
 
 def python_env(extra: dict[str, str]) -> dict[str, str]:
+    """The child's environment. Without an explicit ``PARLEY_ENV_FILE`` in ``extra`` (or the
+    caller's own environment) the child reads no ``.env``: a test or benchmark stack must
+    never pick up the developer's root ``.env`` by accident."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault(ENV_VAR, "")
     env.update(extra)
     return env
 
@@ -273,10 +279,21 @@ class Worker:
 
 
 def start_worker(
-    log_dir: Path, env: dict[str, str], *, mode: str = "start", timeout: float = 120
+    log_dir: Path,
+    env: dict[str, str],
+    *,
+    mode: str = "start",
+    timeout: float = 120,
+    cwd: Path | None = None,
 ) -> Worker:
-    """Run ``agent/agent.py <mode>`` and wait until LiveKit has registered it."""
-    cmd = [sys.executable, str(REPO_ROOT / "agent" / "agent.py"), mode]
+    """Run ``agent.py <mode>`` in ``cwd`` (``agent/``) and wait until LiveKit registered it."""
+    workdir = cwd or REPO_ROOT / "agent"
+    script = workdir / "agent.py"
+    cmd = [
+        sys.executable,
+        str(script if script.is_file() else REPO_ROOT / "agent" / "agent.py"),
+        mode,
+    ]
     defaults = {
         "PARLEY_AGENT_HTTP_PORT": str(free_port()),
         "PARLEY_AGENT_NUM_IDLE_PROCESSES": "1",
@@ -289,7 +306,7 @@ def start_worker(
         cmd,
         env=python_env({**defaults, **env}),
         log_path=log_dir / f"worker-{int(time.time() * 1000)}.log",
-        cwd=REPO_ROOT / "agent",
+        cwd=workdir,
     )
     try:
         proc.wait_for_output(r"registered worker", timeout)
@@ -323,8 +340,12 @@ def start_stack(
     livekit_port: int | None = None,
     backend_port: int | None = None,
     worker_mode: str = "start",
+    env_file: Path | None = None,
 ) -> Stack:
-    """LiveKit server + backend + worker, each ready before the next depends on it."""
+    """LiveKit server + backend + worker, each ready before the next depends on it.
+
+    ``env_file``: the ``.env`` the backend and worker read (``make dev``); None = none.
+    """
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="parley-stack-"))
     backend_port = backend_port or free_port()
     webhook = f"http://127.0.0.1:{backend_port}/api/webhooks/livekit"
@@ -335,6 +356,7 @@ def start_stack(
         "LIVEKIT_URL": livekit.ws_url,
         "LIVEKIT_API_KEY": livekit.api_key,
         "LIVEKIT_API_SECRET": livekit.api_secret,
+        ENV_VAR: str(env_file) if env_file else "",
         **(extra_env or {}),
     }
     backend = worker = None

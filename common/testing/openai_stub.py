@@ -7,7 +7,16 @@ for ``response_format=pcm``) and adds configurable delays, so a benchmark can te
 Parley itself adds on top of provider latency.
 
 - The LLM answers ``"You said: <last user text>. <filler>"`` so tests can check that the
-  reply really follows the user's words; ``fail_llm`` makes it return HTTP 500.
+  reply really follows the user's words; ``fail_llm`` makes it return HTTP 500
+  (``fail_status`` another status, e.g. 429 with ``retry-after``), with OpenAI's error body.
+- Tool calls: when the request offers a tool named in ``tool_rules`` and the user's last
+  words contain the rule's keyword, the first answer is a streamed ``tool_calls`` delta
+  (``finish_reason: tool_calls``); once the request carries that tool's result, the answer
+  is ``"Here is what I found: <result>"``. A model does this; the stub does it the same way
+  every time.
+- Language: when the last system note says "Reply in French", the reply is French
+  (``"Vous avez dit : ..."``): what a model does when the worker passes the heard language.
+- Requests without ``Authorization: Bearer <key>`` get 401, as from api.openai.com.
 - The transcription result is whatever ``set_transcript`` (or ``POST /control``) last set:
   the stub cannot hear, the caller knows what it played.
 - Speech is eSpeak NG's rendering of the text, resampled to 24 kHz.
@@ -38,10 +47,23 @@ class StubDelays:
 
 
 @dataclass
+class ToolRule:
+    """Call ``tool`` with ``arguments`` when the user's last message contains ``keyword``."""
+
+    keyword: str
+    tool: str
+    arguments: dict
+
+
+@dataclass
 class StubState:
     delays: StubDelays = field(default_factory=StubDelays)
     transcript: str = ""
     fail_llm: bool = False
+    fail_status: int = 500
+    tool_rules: list[ToolRule] = field(default_factory=list)
+    # Seconds the tool-call answer waits (a barge-in can land while the model "thinks").
+    tool_result_delay_s: float = 0.0
     chat_requests: list[dict] = field(default_factory=list)
     stt_requests: int = 0
     tts_requests: list[str] = field(default_factory=list)
@@ -51,19 +73,60 @@ def _espeak_pcm24k(text: str) -> bytes:
     return espeak_pcm(text, rate=24000).astype("<i2").tobytes()
 
 
+def _text(content: object) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
+def _error(status: int) -> web.Response:
+    kinds = {
+        429: ("rate_limit_exceeded", "Rate limit reached (stub)"),
+        401: ("invalid_api_key", ""),
+    }
+    code, message = kinds.get(status, ("server_error", "The server had an error (stub)"))
+    headers = {"retry-after": "1"} if status == 429 else {}
+    return web.json_response(
+        {"error": {"message": message or "Incorrect API key provided", "type": code, "code": code}},
+        status=status,
+        headers=headers,
+    )
+
+
+def _authorised(request: web.Request) -> bool:
+    auth = request.headers.get("Authorization", "")
+    return auth.startswith("Bearer ") and bool(auth[7:].strip())
+
+
+def plan_reply(state: StubState, body: dict) -> tuple[str, dict | None]:
+    """(text, tool call) for a chat request: a tool call, a tool's answer, or an echo."""
+    messages = body.get("messages", [])
+    offered = {t.get("function", {}).get("name") for t in body.get("tools", []) or []}
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool":
+        return f"Here is what I found: {_text(last.get('content')).strip()}", None
+    users = [m for m in messages if m.get("role") == "user"]
+    said = _text(users[-1].get("content")).strip() if users else ""
+    for rule in state.tool_rules:
+        if rule.tool in offered and rule.keyword.lower() in said.lower():
+            return "", {"name": rule.tool, "arguments": json.dumps(rule.arguments)}
+    notes = [_text(m.get("content")) for m in messages if m.get("role") == "system"]
+    if notes and "reply in french" in notes[-1].lower():
+        return f"Vous avez dit : {said.rstrip('.?!')}. Je vous réponds en français.", None
+    return f"You said: {said.rstrip('.?!')}. {FILLER}", None
+
+
 def build_app(state: StubState) -> web.Application:
     async def chat(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         state.chat_requests.append(body)
+        if not _authorised(request):
+            return _error(401)
         if state.fail_llm:
-            return web.json_response(
-                {"error": {"message": "stub failure", "type": "server_error"}}, status=500
-            )
-        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-        last = users[-1].get("content", "") if users else ""
-        if isinstance(last, list):
-            last = " ".join(p.get("text", "") for p in last if isinstance(p, dict))
-        reply = f"You said: {str(last).strip().rstrip('.?!')}. {FILLER}"
+            return _error(state.fail_status)
+        reply, tool_call = plan_reply(state, body)
+        if body.get("messages") and body["messages"][-1].get("role") == "tool":
+            await asyncio.sleep(state.tool_result_delay_s)
         created = int(time.time())
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         model = body.get("model", "stub")
@@ -98,6 +161,32 @@ def build_app(state: StubState) -> web.Application:
         resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
         await asyncio.sleep(state.delays.ttft_s)
+        if tool_call is not None:
+            call = {"index": 0, "id": f"call_{uuid.uuid4().hex[:20]}", "type": "function"}
+            await resp.write(
+                chunk(
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {**call, "function": {"name": tool_call["name"], "arguments": ""}}
+                        ],
+                    }
+                )
+            )
+            await resp.write(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {"index": 0, "function": {"arguments": tool_call["arguments"]}}
+                        ]
+                    }
+                )
+            )
+            await resp.write(chunk({}, "tool_calls"))
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+            return resp
         await resp.write(chunk({"role": "assistant", "content": ""}))
         for i, word in enumerate(reply.split(" ")):
             await resp.write(chunk({"content": word if i == 0 else " " + word}))
@@ -109,6 +198,8 @@ def build_app(state: StubState) -> web.Application:
 
     async def transcriptions(request: web.Request) -> web.Response:
         await request.read()
+        if not _authorised(request):
+            return _error(401)
         state.stt_requests += 1
         await asyncio.sleep(state.delays.stt_s)
         text = state.transcript
@@ -116,6 +207,8 @@ def build_app(state: StubState) -> web.Application:
 
     async def speech(request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        if not _authorised(request):
+            return _error(401)
         text = str(body.get("input", ""))
         state.tts_requests.append(text)
         started = time.monotonic()

@@ -14,8 +14,6 @@ from livekit.agents import ConversationItemAddedEvent
 from livekit.agents.llm import ChatMessage
 
 from parley_agent.history import (
-    SUMMARIES_PATH,
-    TURNS_PATH,
     HistoryOptions,
     HistoryRecorder,
     HistoryUploader,
@@ -24,6 +22,7 @@ from parley_agent.history import (
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.meeting.transcript import TranscriptStore
 from parley_common.testing.devstack import Backend, free_port, start_backend
+from parley_common.wire import SUMMARIES_PATH, TURNS_PATH
 
 TOKEN = "history-test-token"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -65,8 +67,11 @@ async def test_transcript_in_speech_order(client: httpx.AsyncClient) -> None:
 async def test_turn_without_room_sid_joins_the_rooms_latest_session(
     client: httpx.AsyncClient,
 ) -> None:
-    await post_webhook(client, webhook_body("room_started", room_sid="RM_old", created_at=1000))
-    await post_webhook(client, webhook_body("room_started", room_sid="RM_new", created_at=2000))
+    now = int(time.time())
+    old = webhook_body("room_started", room_sid="RM_old", created_at=now - 2000)
+    new = webhook_body("room_started", room_sid="RM_new", created_at=now - 1000)
+    assert (await post_webhook(client, old)).status_code == 200
+    assert (await post_webhook(client, new)).status_code == 200
     resp = await client.post("/api/agent/turns", json=turn(1, room_sid=None), headers=AGENT_AUTH)
     assert resp.json()["turn"]["session_id"] == "RM_new"
 
@@ -130,16 +135,11 @@ async def test_context_for_room_and_participant(client: httpx.AsyncClient) -> No
         "turn number 5",
         "turn number 6",
     ]
+    # Whose history: only an identity the backend vouched for, and that needs the live
+    # participant in LiveKit (tests/security/test_policy_context.py); never by name alone.
     by_person = await client.get(
         "/api/agent/context", params={"participant_identity": "alice"}, headers=AGENT_AUTH
     )
-    texts = [t["text"] for t in by_person.json()["turns"]]
-    assert texts == ["turn number 1", "turn number 3", "turn number 5", "turn number 9"]
+    assert by_person.status_code == 422
     neither = await client.get("/api/agent/context", headers=AGENT_AUTH)
     assert neither.status_code == 422
-    both = await client.get(
-        "/api/agent/context",
-        params={"room_name": "room-a", "participant_identity": "alice"},
-        headers=AGENT_AUTH,
-    )
-    assert both.status_code == 422

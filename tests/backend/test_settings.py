@@ -16,7 +16,7 @@ def test_env_example_loads_with_defaults(monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.delenv(name, raising=False)
     settings = BackendSettings(_env_file=REPO / ".env.example")
     assert settings.database_url is None
-    assert settings.data_dir == REPO / "data"
+    assert settings.data_dir == Path.cwd() / "data"  # the working directory, not the code
     assert settings.environment == "development" and settings.token_endpoint_open
     assert settings.token_rate_per_minute == 120 and settings.token_rate_burst == 20
     assert settings.meeting_audio_frequency == 16000

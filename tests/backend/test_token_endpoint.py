@@ -22,30 +22,37 @@ async def test_token_fields_and_minimal_grants(client: httpx.AsyncClient) -> Non
     resp = await client.post(
         "/api/token",
         json={
-            "room_name": "demo-room",
-            "participant_identity": "alice",
             "participant_name": "Alice",
-            "agent_config": {"persona": "pirate", "tools": ["weather"]},
+            "agent_config": {"preset": "pirate", "language": "es"},
             "ttl_seconds": 600,
         },
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert set(body) == {"server_url", "participant_token", "room_name", "participant_identity"}
-    assert body["room_name"] == "demo-room" and body["participant_identity"] == "alice"
     claims = api.TokenVerifier(LK_KEY, LK_SECRET).verify(body["participant_token"])
     video = claims.video
-    assert video.room == "demo-room" and video.room_join
+    assert video.room == body["room_name"] and video.room_join
+    assert claims.identity == body["participant_identity"] and claims.name == "Alice"
     assert video.can_publish and video.can_subscribe and video.can_publish_data
+    # Microphone only: no camera, no screen share; no changing its own name or attributes.
+    assert video.can_publish_sources == ["microphone"]
+    assert not video.can_update_own_metadata
     assert not (video.room_admin or video.room_create or video.room_list or video.room_record)
-    assert json.loads(claims.room_config.agents[0].metadata)["persona"] == "pirate"
+    # The backend vouches for the caller kind in a signed attribute.
+    assert claims.attributes == {"parley.caller": "anonymous"}
+    # The preset is expanded into the config the agent receives.
+    config = json.loads(claims.room_config.agents[0].metadata)
+    assert config["persona"] == "pirate" and config["language"] == "es"
 
 
 async def test_room_and_identity_generated_when_absent(client: httpx.AsyncClient) -> None:
     first = (await client.post("/api/token", json={})).json()
     second = (await client.post("/api/token")).json()
     assert first["room_name"] != second["room_name"]
+    assert first["room_name"].startswith("parley-")
     assert first["participant_identity"].startswith("user-")
+    assert first["participant_identity"] != second["participant_identity"]
 
 
 @pytest.mark.parametrize(

@@ -39,3 +39,13 @@ def test_agent_and_backend_never_import_each_other() -> None:
         if name.split(".")[0] == other
     ]
     assert not offenders, offenders
+
+
+def test_common_imports_neither_agent_nor_backend() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "common").rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in ("parley_agent", "parley_backend")
+    ]
+    assert not offenders, offenders

@@ -21,7 +21,7 @@ async def test_agent_answers_after_the_user_rejoins_with_the_same_identity(stack
     stub = OpenAIStub(StubDelays(ttft_s=0.05)).start()
     try:
         stack = stack_factory({"PARLEY_LLM": "local", "PARLEY_LLM_URL": stub.base_url})
-        token = fetch_token(stack.backend.url, {"participant_identity": "rejoiner"})
+        token = fetch_token(stack.backend.url, {"participant_name": "Rejoiner"})
         first = RoomProbe()
         await first.connect(token["server_url"], token["participant_token"])
         await first.wait_for_agent_voice(timeout=90)

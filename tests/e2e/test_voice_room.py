@@ -28,6 +28,8 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
                 "PARLEY_LLM_URL": stub.base_url,
                 "PARLEY_STT": "local",
                 "PARLEY_TTS": "local",
+                # The operator opens the greeting to public callers (docs/security.md).
+                "PARLEY_PUBLIC_AGENT_FIELDS": "preset,language,greeting",
             }
         )
         # Per-room config travels in the dispatch metadata: a greeting of this room's own.

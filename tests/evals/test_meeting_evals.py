@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from livekit.plugins import openai
 
-from parley_agent.providers.factory import CACHE_DIR
 from parley_agent.providers.local_llm import start_local_llm, stop_local_llm
+from parley_agent.settings import get_settings
 from tests.evals.harness import MEETINGS, check_deterministic, facts_in_reply, run_meeting
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,9 @@ def _write(artifacts_dir: Path, name: str, rows: list[dict]) -> None:
 
 @pytest.fixture(scope="module")
 def local_model() -> Iterator[openai.LLM]:
-    url, _model = start_local_llm(gguf=None, threads=None, ctx=4096, cache_dir=CACHE_DIR / "llm")
+    url, _model = start_local_llm(
+        gguf=None, threads=None, ctx=4096, cache_dir=get_settings().model_cache_dir / "llm"
+    )
     try:
         yield openai.LLM(
             model="local",

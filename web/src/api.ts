@@ -117,14 +117,21 @@ export function errorMessage(err: unknown): string {
 
 // ---------------------------------------------------------------- talk
 
+/** What a public caller may choose (the backend's allowlist, docs/security.md). */
 export interface AgentConfig {
   language?: string;
-  persona?: string;
+  /** A named preset defined by the operator (PARLEY_AGENT_PRESETS). */
+  preset?: string;
 }
 
+/**
+ * The backend picks the room and the identity: a new room, or the room of an `invite`
+ * (minted by a management caller with POST /api/rooms/{room}/invites).
+ */
 export interface TokenRequest {
   participant_name?: string;
   agent_config?: AgentConfig;
+  invite?: string;
 }
 
 export interface TokenResponse {

@@ -32,11 +32,12 @@ def test_dominant_speaker_in_window() -> None:
 
 def test_copilot_attributes_turns_to_speakers() -> None:
     copilot = MeetingCopilot("Parley", fallback_speaker="meeting")
-    copilot.on_turn("hello all")
+    copilot.commit("hello all", copilot.decide("hello all"))
     assert copilot.store.segments[-1].speaker == "meeting"
     copilot.speakers.update("Ana Souza", True, at=100.0)
     copilot.speakers.update("Ben Carter", True, at=103.0)
-    copilot.on_turn("the budget is tight")  # no speech window: whoever speaks now
+    # No speech window: whoever speaks now.
+    copilot.commit("the budget is tight", copilot.decide("the budget is tight"))
     assert copilot.store.segments[-1].speaker == "Ben Carter"
     copilot.commit("it really is", copilot.decide("it really is"), window=(100.5, 102.8))
     assert copilot.store.segments[-1].speaker == "Ana Souza"

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley_backend.meetings.protocol import (
+    MAX_SPEAKERS,
     Handshake,
     MalformedFrame,
     parse_text_frame,
@@ -75,3 +76,17 @@ def test_never_raises_anything_but_malformed(text: str) -> None:
         parse_text_frame(text)
     except MalformedFrame:
         pass
+
+
+def test_large_speaker_arrays_are_truncated_keeping_who_speaks() -> None:
+    crowd = [
+        {"name": f"P{i}", "id": i, "timestamp": float(i), "isSpeaking": i in (3, 450, 999)}
+        for i in range(1000)
+    ]
+    speakers = parse_text_frame(json.dumps(crowd))
+    assert isinstance(speakers, list) and len(speakers) == MAX_SPEAKERS
+    names = [s.name for s in speakers]
+    assert {"P3", "P450", "P999"} <= set(names)
+    # The quiet ones kept are the first in the bot's order, and the order is preserved.
+    assert names[:3] == ["P0", "P1", "P2"]
+    assert names == sorted(names, key=lambda n: int(n[1:]))

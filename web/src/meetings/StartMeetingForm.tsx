@@ -92,8 +92,9 @@ export function StartMeetingForm({ apiKey, disabled, onStarted, onError }: Props
               onChange={(e) => setPersona(e.target.value)}
             />
             <datalist id="persona-suggestions">
+              {/* Management callers set the persona itself: suggest the presets' personas. */}
               {PERSONAS.map((p) => (
-                <option key={p.value} value={p.value} />
+                <option key={p.value} value={p.label.toLowerCase()} />
               ))}
             </datalist>
           </div>

@@ -25,7 +25,7 @@ export function TalkPage() {
   const connect = () =>
     session.connect({
       participant_name: settings.name.trim() || undefined,
-      agent_config: { language: settings.language, persona: settings.persona },
+      agent_config: { language: settings.language, preset: settings.persona },
       microphoneId: micId,
     });
 

@@ -11,9 +11,12 @@ export const LANGUAGES: Option[] = [
   { value: 'de', label: 'Deutsch' },
 ];
 
-/** Sent verbatim as agent_config.persona (also suggested in the meeting console). */
+/**
+ * Sent as agent_config.preset: the backend's named presets (PARLEY_AGENT_PRESETS; these are
+ * its built-in ones). A public caller may not set the persona itself (docs/security.md).
+ */
 export const PERSONAS: Option[] = [
-  { value: 'friendly assistant', label: 'Friendly assistant' },
-  { value: 'concise expert', label: 'Concise expert' },
+  { value: 'friendly', label: 'Friendly assistant' },
+  { value: 'concise', label: 'Concise expert' },
   { value: 'pirate', label: 'Pirate' },
 ];
