@@ -434,7 +434,13 @@ class Cluster:
     api_secret: str
     agent_token: str
     binary: str
+    management_key: str
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    @property
+    def management_headers(self) -> dict[str, str]:
+        """What a server-side caller sends (choosing room names and identities needs it)."""
+        return {"X-API-Key": self.management_key}
 
     @property
     def backend_url(self) -> str:
@@ -521,6 +527,7 @@ def start_cluster(
         _stopping(stack, redis)
         api_key, api_secret = f"key{secrets.token_hex(4)}", secrets.token_hex(24)
         agent_token = secrets.token_hex(16)
+        management_key = secrets.token_hex(16)
         postgres = start_postgres()
         _stopping(stack, postgres)
 
@@ -564,6 +571,7 @@ def start_cluster(
                 "DATABASE_URL": postgres.url,
                 "PARLEY_DATA_DIR": str(log_dir / f"backend-{i}-data"),
                 "PARLEY_TRUST_FORWARDED_FOR": "true",
+                "PARLEY_API_KEYS": management_key,
                 "PARLEY_LOG_FORMAT": "json",
                 **(backend_env or {}),
             }
@@ -612,6 +620,7 @@ def start_cluster(
         api_secret=api_secret,
         agent_token=agent_token,
         binary=binary,
+        management_key=management_key,
         _stack=stack,
     )
 

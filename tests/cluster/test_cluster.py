@@ -217,7 +217,9 @@ async def test_kill9_of_the_serving_worker_an_agent_returns_with_the_conversatio
     cluster: Cluster, lkapi: api.LiveKitAPI
 ) -> None:
     await wait_warm(cluster)
-    token = fetch_token(cluster.backend_url, {"participant_identity": "ada"})
+    token = fetch_token(
+        cluster.backend_url, {"participant_identity": "ada"}, cluster.management_headers
+    )
     room = token["room_name"]
     job = await wait_job_after_join(lkapi, cluster, room, token)
     probe, worker = job
@@ -323,7 +325,9 @@ async def test_either_backend_down_the_other_serves_everything(
 
         # A real conversation: LiveKit's webhooks and the agent's history posts both go
         # through the proxy to the surviving backend.
-        token = fetch_token(cluster.backend_url, {"participant_identity": "survivor"})
+        token = fetch_token(
+            cluster.backend_url, {"participant_identity": "survivor"}, cluster.management_headers
+        )
         room = token["room_name"]
         probe = SpeakingProbe()
         try:
@@ -378,7 +382,9 @@ async def test_a_lost_livekit_node_new_rooms_go_to_the_survivor_and_a_participan
     cluster: Cluster, lkapi: api.LiveKitAPI, how: str
 ) -> None:
     await wait_warm(cluster)
-    token = fetch_token(cluster.backend_url, {"participant_identity": "rejoiner"})
+    token = fetch_token(
+        cluster.backend_url, {"participant_identity": "rejoiner"}, cluster.management_headers
+    )
     room = token["room_name"]
     first = RoomProbe()
     await first.connect(cluster.livekit_url, token["participant_token"])
@@ -415,7 +421,9 @@ async def test_a_lost_livekit_node_new_rooms_go_to_the_survivor_and_a_participan
         while rejoin is None:
             assert time.monotonic() - lost_at < 90, "rejoin never got an agent"
             token = fetch_token(
-                cluster.backend_url, {"room_name": room, "participant_identity": "rejoiner"}
+                cluster.backend_url,
+                {"room_name": room, "participant_identity": "rejoiner"},
+                cluster.management_headers,
             )
             try:
                 await asyncio.wait_for(
