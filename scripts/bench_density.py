@@ -89,16 +89,6 @@ def rss_mb(proc: psutil.Process) -> float:
         return 0.0
 
 
-async def wait_quiet(probe: SpeakingProbe, hold_s: float, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    start = time.monotonic()
-    while time.monotonic() < deadline:
-        quiet = probe.agent_silent_after(start, hold_s=hold_s)
-        if quiet is not None and time.monotonic() - quiet >= hold_s:
-            return
-        await asyncio.sleep(0.05)
-
-
 async def session(stack: Stack, turns: int, ready: asyncio.Barrier, level: Level) -> None:
     token = fetch_token(stack.backend.url, {"participant_name": "Bench"})
     probe = SpeakingProbe()
@@ -106,7 +96,7 @@ async def session(stack: Stack, turns: int, ready: asyncio.Barrier, level: Level
     try:
         try:
             await probe.wait_for_agent_voice(60)
-            await wait_quiet(probe, 0.6, 30)
+            await probe.wait_quiet(0.6, 30)
         finally:
             await ready.wait()  # every session greeted (or given up): the level starts
         clip = espeak_clip(QUESTION)
@@ -123,7 +113,7 @@ async def session(stack: Stack, turns: int, ready: asyncio.Barrier, level: Level
             else:
                 level.latencies.append(voiced - ended)
             await asyncio.sleep(0.3)
-            await wait_quiet(probe, 0.6, 15)
+            await probe.wait_quiet(0.6, 15)
     finally:
         await probe.close()
 

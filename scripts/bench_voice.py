@@ -85,17 +85,6 @@ def turn_records(worker_output: str) -> list[dict]:
     return records
 
 
-async def wait_quiet(probe: SpeakingProbe, hold_s: float, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    start = time.monotonic()
-    while time.monotonic() < deadline:
-        quiet = probe.agent_silent_after(start, hold_s=hold_s)
-        if quiet is not None and time.monotonic() - quiet >= hold_s:
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 async def run_turns(
     url: str, token: str, stub: OpenAIStub | CloudFakes | None, turns: int, budget: float
 ):
@@ -105,7 +94,7 @@ async def run_turns(
     results: list[dict] = []
     try:
         await probe.wait_for_agent_voice(timeout=60)
-        await wait_quiet(probe, 0.6, 30)
+        await probe.wait_quiet(0.6, 30)
         barge_clip = espeak_clip(BARGE_IN)
         for i in range(turns):
             if time.monotonic() - started > budget:
@@ -142,7 +131,7 @@ async def run_turns(
             results.append(result)
             # Let the agent answer the interruption, then start the next turn in quiet.
             await asyncio.sleep(0.5)
-            await wait_quiet(probe, 0.8, 15)
+            await probe.wait_quiet(0.8, 15)
     finally:
         await probe.close()
     return results
@@ -216,18 +205,7 @@ def mode_env(stub: OpenAIStub | CloudFakes | None) -> dict[str, str]:
             "PARLEY_TTS": "local",
             "PARLEY_LLM_MAX_TOKENS": "60",
         }
-    return {
-        "OPENAI_API_KEY": "stub-key",
-        "PARLEY_OPENAI_BASE_URL": stub.base_url,
-        "PARLEY_STT": "cloud",
-        "PARLEY_LLM": "cloud",
-        "PARLEY_TTS": "cloud",
-        "PARLEY_CLOUD_STT": "openai",
-        "PARLEY_CLOUD_TTS": "openai",
-        "PARLEY_OPENAI_STT_MODEL": "whisper-1",
-        "PARLEY_OPENAI_TTS_MODEL": "tts-1",
-        "PARLEY_LOCAL_FALLBACK": "false",
-    }
+    return stub.provider_env()
 
 
 def main() -> int:

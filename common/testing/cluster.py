@@ -399,21 +399,9 @@ class ClusterWorker:
 
 
 def stub_provider_env(stub: OpenAIStub) -> dict[str, str]:
-    """Cloud-like providers served by the stub: speech in, reply out, no model CPU."""
-    return {
-        "OPENAI_API_KEY": "stub-key",
-        "PARLEY_OPENAI_BASE_URL": stub.base_url,
-        "PARLEY_STT": "cloud",
-        "PARLEY_LLM": "cloud",
-        "PARLEY_TTS": "cloud",
-        "PARLEY_CLOUD_STT": "openai",
-        "PARLEY_CLOUD_TTS": "openai",
-        "PARLEY_OPENAI_STT_MODEL": "whisper-1",
-        "PARLEY_OPENAI_TTS_MODEL": "tts-1",
-        "PARLEY_LOCAL_FALLBACK": "false",
-        # Silence-based turns: the end-of-turn model would load in every job process.
-        "PARLEY_TURN_DETECTOR": "vad",
-    }
+    """The stub's cloud-like providers, with silence-based turns: the end-of-turn model
+    would otherwise load in every job process of every worker."""
+    return {**stub.provider_env(), "PARLEY_TURN_DETECTOR": "vad"}
 
 
 # --------------------------------------------------------------------------- the cluster

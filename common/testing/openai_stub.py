@@ -256,6 +256,22 @@ class OpenAIStub:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def provider_env(self) -> dict[str, str]:
+        """Worker settings that send STT, LLM and TTS to this stub as "the cloud" (OpenAI
+        STT/LLM/TTS with a stub key): speech in, reply out, no model CPU."""
+        return {
+            "OPENAI_API_KEY": "stub-key",
+            "PARLEY_OPENAI_BASE_URL": self.base_url,
+            "PARLEY_STT": "cloud",
+            "PARLEY_LLM": "cloud",
+            "PARLEY_TTS": "cloud",
+            "PARLEY_CLOUD_STT": "openai",
+            "PARLEY_CLOUD_TTS": "openai",
+            "PARLEY_OPENAI_STT_MODEL": "whisper-1",
+            "PARLEY_OPENAI_TTS_MODEL": "tts-1",
+            "PARLEY_LOCAL_FALLBACK": "false",
+        }
+
     def start(self) -> OpenAIStub:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)

@@ -99,6 +99,17 @@ class SpeakingProbe(RoomProbe):
                 quiet_since = None
         return None
 
+    async def wait_quiet(self, hold_s: float, timeout: float) -> bool:
+        """Wait until the agent has been silent for ``hold_s`` (what it was saying is over);
+        False if it was still talking after ``timeout`` seconds."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            quiet = self.agent_silent_after(start, hold_s=hold_s)
+            if quiet is not None and time.monotonic() - quiet >= hold_s:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
     async def close(self) -> None:
         if self._mic_task:
             self._mic_task.cancel()

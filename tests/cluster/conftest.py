@@ -137,13 +137,8 @@ async def wait_greeted(probe: SpeakingProbe, timeout: float) -> float:
 
 async def wait_quiet(probe: SpeakingProbe, timeout: float, hold_s: float = 0.8) -> None:
     """Wait until the agent has been silent for ``hold_s`` (what it was saying is over)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        quiet = probe.agent_silent_after(start, hold_s=hold_s)
-        if quiet is not None and time.monotonic() - quiet >= hold_s:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the agent did not fall silent within {timeout:.0f} s")
+    if not await probe.wait_quiet(hold_s, timeout):
+        raise AssertionError(f"the agent did not fall silent within {timeout:.0f} s")
 
 
 async def converse(probe: SpeakingProbe, cluster: Cluster, text: str, timeout: float) -> float:
