@@ -133,9 +133,8 @@ class LiveKitNode:
 
     def kill(self) -> None:
         """SIGKILL, as when the host dies: no goodbye to Redis or the participants."""
-        if self.process and self.process.alive():
-            os.killpg(self.process.proc.pid, signal.SIGKILL)
-            self.process.proc.wait(10)
+        if self.process:
+            self.process.kill()
 
     def stop(self) -> None:
         if self.process:
@@ -321,9 +320,8 @@ class ClusterBackend:
             raise
 
     def kill(self) -> None:
-        if self.process and self.process.alive():
-            os.killpg(self.process.proc.pid, signal.SIGKILL)
-            self.process.proc.wait(10)
+        if self.process:
+            self.process.kill()
 
     def stop(self) -> None:
         if self.process:
@@ -388,9 +386,8 @@ class ClusterWorker:
 
     def kill9(self) -> None:
         """SIGKILL to the whole process group: the main process and every job process."""
-        if self.process and self.process.alive():
-            os.killpg(self.process.proc.pid, signal.SIGKILL)
-            self.process.proc.wait(10)
+        if self.process:
+            self.process.kill()
 
     def stop(self, timeout: float = 5) -> None:
         """Teardown: a short grace (SIGINT drains), then the whole group goes."""

@@ -115,6 +115,12 @@ class ManagedProcess:
         regex = re.compile(pattern)
         self.wait_for(lambda: bool(regex.search(self.output())), timeout, f"output /{pattern}/")
 
+    def kill(self) -> None:
+        """SIGKILL to the whole group, as when its host dies: no goodbye to anyone."""
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGINT first (graceful), then SIGTERM, then SIGKILL, always the whole group."""
         if self.alive():

@@ -125,10 +125,10 @@ def test_offenders_are_recognised() -> None:
     assert offenders(reports) == reports[:3]
 
 
-async def _conversation_turn(stack: Stack) -> None:
-    token = fetch_token(stack.backend.url, {"participant_name": "Speaker"})
+async def _greeted_then_answered(url: str, token: str, question: str) -> None:
+    """Join, hear the greeting out, ask ``question`` aloud and hear a reply begin."""
     probe = SpeakingProbe()
-    await probe.connect(token["server_url"], token["participant_token"])
+    await probe.connect(url, token)
     try:
         await probe.wait_for_agent_voice(timeout=90)
         await wait_until(
@@ -136,12 +136,19 @@ async def _conversation_turn(stack: Stack) -> None:
             60,
             "the greeting to end",
         )
-        await probe.say(espeak_clip("What is the weather like in Paris today?"))
+        await probe.say(espeak_clip(question))
         spoke_at = probe.clip_ended_at
         assert spoke_at is not None
         await wait_until(lambda: probe.agent_voice_after(spoke_at) is not None, 60, "reply")
     finally:
         await probe.close()
+
+
+async def _conversation_turn(stack: Stack) -> None:
+    token = fetch_token(stack.backend.url, {"participant_name": "Speaker"})
+    await _greeted_then_answered(
+        token["server_url"], token["participant_token"], "What is the weather like in Paris today?"
+    )
 
 
 async def _meeting_turn(stack: Stack) -> None:
@@ -163,21 +170,9 @@ async def _meeting_turn(stack: Stack) -> None:
         .with_grants(api.VideoGrants(room_join=True, room=room))
         .to_jwt()
     )
-    probe = SpeakingProbe()
-    await probe.connect(stack.livekit.ws_url, token)
-    try:
-        await probe.wait_for_agent_voice(timeout=90)
-        await wait_until(
-            lambda: probe.agent_silent_after(time.monotonic() - 1.0, hold_s=0.8),
-            60,
-            "the greeting to end",
-        )
-        await probe.say(espeak_clip("Parley, what is the capital of France?"))
-        spoke_at = probe.clip_ended_at
-        assert spoke_at is not None
-        await wait_until(lambda: probe.agent_voice_after(spoke_at) is not None, 60, "answer")
-    finally:
-        await probe.close()
+    await _greeted_then_answered(
+        stack.livekit.ws_url, token, "Parley, what is the capital of France?"
+    )
 
 
 async def test_jobs_do_not_block_their_event_loop(stack_factory: Callable[..., Stack]) -> None:

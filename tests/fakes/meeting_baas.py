@@ -71,6 +71,18 @@ def _now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat()
 
 
+def svix_headers(secret: str, msg_id: str, body: str) -> dict[str, str]:
+    """The headers of a Svix delivery of ``body`` signed with ``secret`` (whsec_...), as
+    Meeting BaaS's account webhooks send them (svix-id, -timestamp, -signature)."""
+    now = datetime.datetime.now(datetime.UTC)
+    return {
+        "svix-id": msg_id,
+        "svix-timestamp": str(int(now.timestamp())),
+        "svix-signature": Webhook(secret).sign(msg_id, now, body),
+        "content-type": "application/json",
+    }
+
+
 @dataclass
 class ReceivedAudio:
     at: float  # time.monotonic() when the frame arrived
@@ -382,15 +394,7 @@ class FakeMeetingBaas:
                 "extra": bot.body.get("extra"),
             }
         )
-        msg_id = f"msg_{uuid.uuid4().hex}"
-        now = datetime.datetime.now(datetime.UTC)
-        signature = Webhook(self.account_webhook_secret).sign(msg_id, now, payload)
-        headers = {
-            "svix-id": msg_id,
-            "svix-timestamp": str(int(now.timestamp())),
-            "svix-signature": signature,
-            "content-type": "application/json",
-        }
+        headers = svix_headers(self.account_webhook_secret, f"msg_{uuid.uuid4().hex}", payload)
         with contextlib.suppress(httpx.HTTPError):
             async with httpx.AsyncClient(timeout=10) as client:
                 await client.post(self.account_webhook_url, content=payload, headers=headers)

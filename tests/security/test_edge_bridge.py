@@ -17,10 +17,10 @@ import time
 import httpx
 import pytest
 from livekit import api, rtc
-from svix.webhooks import Webhook
 
 from tests.backend.meetings import conftest as meeting_fixtures
 from tests.backend.meetings.conftest import WEBHOOK_SECRET, Env, Listener, StandInAgent
+from tests.fakes.meeting_baas import svix_headers
 from tests.fakes.speech import speech_pcm, tone_pcm
 from tests.waiting import wait_until
 
@@ -47,13 +47,7 @@ async def _meeting(env: Env, mid: str) -> dict:
 
 async def _deliver(env: Env, msg_id: str, payload: dict) -> httpx.Response:
     body = json.dumps(payload)
-    now = datetime.datetime.now(datetime.UTC)
-    headers = {
-        "svix-id": msg_id,
-        "svix-timestamp": str(int(now.timestamp())),
-        "svix-signature": Webhook(WEBHOOK_SECRET).sign(msg_id, now, body),
-        "content-type": "application/json",
-    }
+    headers = svix_headers(WEBHOOK_SECRET, msg_id, body)
     return await env.http.post("/api/webhooks/meeting-baas", content=body, headers=headers)
 
 

@@ -8,14 +8,9 @@ refused with 415 before any route runs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -25,27 +20,11 @@ from parley_backend.app import create_app
 from parley_common.testing.devstack import free_port
 from tests.backend.conftest import make_settings
 from tests.e2e.browser.conftest import CHROMIUM_ARGS, chromium_path
+from tests.serving import serve_asgi
 
 pytestmark = [pytest.mark.security, pytest.mark.browser]
 
 _PAGE = "<!doctype html><title>frontend</title><p>another team's app</p>"
-
-
-@contextlib.asynccontextmanager
-async def _serve(app: Any, port: int) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
 
 
 def _frontend() -> Starlette:
@@ -76,9 +55,9 @@ async def test_cors_allowlist_from_a_real_browser(tmp_path: Path) -> None:
         make_settings(tmp_path, PARLEY_CORS_ORIGINS=allowed, PARLEY_TOKEN_OPEN="true")
     )
     async with (
-        _serve(backend_app, free_port()) as backend,
-        _serve(_frontend(), front_port) as front,
-        _serve(_frontend(), evil_port) as evil,
+        serve_asgi(backend_app, free_port()) as backend,
+        serve_asgi(_frontend(), front_port) as front,
+        serve_asgi(_frontend(), evil_port) as evil,
         async_playwright() as pw,
     ):
         browser = await pw.chromium.launch(

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from parley_backend.app import create_app
 from parley_backend.http_edges import LARGE_BODY_LIMIT, TOKEN_BODY_LIMIT
 from parley_common.testing.devstack import free_port
 from tests.backend.conftest import make_settings, running_app, sign_webhook, webhook_body
+from tests.serving import serve_asgi
 
 pytestmark = pytest.mark.security
 
@@ -91,19 +91,8 @@ async def test_declared_oversized_bodies_are_refused_before_reading(tmp_path: Pa
 async def _uvicorn(tmp_path: Path) -> AsyncIterator[int]:
     port = free_port()
     app = create_app(make_settings(tmp_path))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serve_asgi(app, port):
         yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
 
 
 async def test_real_server_answers_413_while_a_chunked_webhook_is_still_arriving(

@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from livekit import api, rtc
 
 from parley_common.testing.devstack import LiveKitServer, free_port, start_livekit_server
 from tests.backend.conftest import make_settings
 from tests.fakes.meeting_baas import FakeMeetingBaas
+from tests.serving import serve_asgi
 
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -72,21 +72,8 @@ async def serve_backend(settings: Any) -> AsyncIterator[tuple[str, FastAPI]]:
 
     app = create_app(settings)
     port = int(settings.public_url.rsplit(":", 1)[1])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("backend did not start")
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(task, 15)
+    async with serve_asgi(app, port) as url:
+        yield url, app
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ precisely. tests/e2e/test_meeting_bridge.py runs the same path with the real wor
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import time
 
@@ -17,7 +16,6 @@ import numpy as np
 import pytest
 import websockets
 from livekit import api
-from svix.webhooks import Webhook
 
 from tests.backend.conftest import AGENT_TOKEN
 from tests.backend.meetings.conftest import (
@@ -27,6 +25,7 @@ from tests.backend.meetings.conftest import (
     StandInAgent,
     rms,
 )
+from tests.fakes.meeting_baas import svix_headers
 from tests.fakes.speech import speech_pcm
 from tests.waiting import wait_until
 
@@ -336,13 +335,7 @@ async def test_signed_account_webhooks_update_the_timeline(env: Env) -> None:
 
     async def deliver(msg_id: str, payload: dict) -> httpx.Response:
         body = json.dumps(payload)
-        now = datetime.datetime.now(datetime.UTC)
-        headers = {
-            "svix-id": msg_id,
-            "svix-timestamp": str(int(now.timestamp())),
-            "svix-signature": Webhook(WEBHOOK_SECRET).sign(msg_id, now, body),
-            "content-type": "application/json",
-        }
+        headers = svix_headers(WEBHOOK_SECRET, msg_id, body)
         return await env.http.post("/api/webhooks/meeting-baas", content=body, headers=headers)
 
     resp = await deliver(
