@@ -19,7 +19,13 @@ import pytest
 from livekit import api, rtc
 
 from tests.backend.meetings import conftest as meeting_fixtures
-from tests.backend.meetings.conftest import WEBHOOK_SECRET, Env, Listener, StandInAgent
+from tests.backend.meetings.conftest import (
+    WEBHOOK_SECRET,
+    Env,
+    Listener,
+    StandInAgent,
+    bridge_in_room,
+)
 from tests.fakes.meeting_baas import svix_headers
 from tests.fakes.speech import speech_pcm, tone_pcm
 from tests.waiting import wait_until
@@ -100,24 +106,11 @@ async def test_replayed_and_stale_status_webhooks_never_roll_back(env: Env) -> N
     assert kinds.count("bot.completed") == 1 and kinds.count("webhook.received") == 6
 
 
-async def _bridge_in_room(env: Env, meeting: dict) -> None:
-    bot = env.fake.bot(meeting["bot_id"])
-    await bot.wait_connected(timeout=15)
-    await wait_until(
-        lambda: (
-            env.app.state.meetings.bridges.get(meeting["id"]) is not None
-            and env.app.state.meetings.bridges[meeting["id"]].room is not None
-        ),
-        15,
-        "bridge in room",
-    )
-
-
 async def test_oversized_frame_closes_1009_and_live_audio_survives(env: Env) -> None:
     meeting = await _create(env)
     mid = meeting["id"]
     bot = env.fake.bot(meeting["bot_id"])
-    await _bridge_in_room(env, meeting)
+    await bridge_in_room(env, meeting)
     listener = Listener()
     await listener.join(env, meeting["room_name"], target=f"meeting-{mid}")
     try:
@@ -151,7 +144,7 @@ async def test_speaker_arrays_over_200_are_truncated_not_dropped(env: Env) -> No
     meeting = await _create(env)
     mid = meeting["id"]
     bot = env.fake.bot(meeting["bot_id"])
-    await _bridge_in_room(env, meeting)
+    await bridge_in_room(env, meeting)
     agent, listener = StandInAgent(), Listener()
     await agent.join(env, meeting["room_name"])
     await listener.join(env, meeting["room_name"], target=f"meeting-{mid}")
@@ -197,7 +190,7 @@ async def test_evicted_bridge_is_back_within_2s_and_the_meeting_goes_on(env: Env
     meeting = await _create(env)
     mid, room = meeting["id"], meeting["room_name"]
     bot = env.fake.bot(meeting["bot_id"])
-    await _bridge_in_room(env, meeting)
+    await bridge_in_room(env, meeting)
     identity = f"meeting-{mid}"
     bridge = env.app.state.meetings.bridges[mid]
     listener = Listener()

@@ -23,6 +23,7 @@ from parley_common.testing.devstack import LiveKitServer, free_port, start_livek
 from tests.backend.conftest import make_settings
 from tests.fakes.meeting_baas import FakeMeetingBaas
 from tests.serving import serve_asgi
+from tests.waiting import wait_until
 
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -189,3 +190,17 @@ class StandInAgent:
             with contextlib.suppress(BaseException):
                 await self.task
         await self.room.disconnect()
+
+
+async def bridge_in_room(env: Env, meeting: dict) -> None:
+    """The meeting's bot is connected and its bridge has joined the LiveKit room."""
+    bot = env.fake.bot(meeting["bot_id"])
+    await bot.wait_connected(timeout=15)
+    await wait_until(
+        lambda: (
+            env.app.state.meetings.bridges.get(meeting["id"]) is not None
+            and env.app.state.meetings.bridges[meeting["id"]].room is not None
+        ),
+        15,
+        "bridge in room",
+    )

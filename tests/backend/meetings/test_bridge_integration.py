@@ -23,6 +23,7 @@ from tests.backend.meetings.conftest import (
     Env,
     Listener,
     StandInAgent,
+    bridge_in_room,
     rms,
 )
 from tests.fakes.meeting_baas import svix_headers
@@ -375,16 +376,8 @@ async def test_signed_account_webhooks_update_the_timeline(env: Env) -> None:
 
 async def test_room_ending_makes_the_bot_leave(env: Env) -> None:
     meeting = await _create(env)
+    await bridge_in_room(env, meeting)
     bot = env.fake.bot(meeting["bot_id"])
-    await bot.wait_connected(timeout=15)
-    await wait_until(
-        lambda: (
-            env.app.state.meetings.bridges.get(meeting["id"]) is not None
-            and env.app.state.meetings.bridges[meeting["id"]].room is not None
-        ),
-        15,
-        "bridge in room",
-    )
     async with api.LiveKitAPI(env.lk.http_url, env.lk.api_key, env.lk.api_secret) as lk:
         await lk.room.delete_room(api.DeleteRoomRequest(room=meeting["room_name"]))
     await wait_until(lambda: bot.status == "completed", 15, "the bot to leave")
