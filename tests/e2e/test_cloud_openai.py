@@ -74,7 +74,13 @@ async def test_openai_realtime(fakes: CloudFakes, tmp_path: Path) -> None:
             assert "session.update" in fakes.realtime.client_events
             assert fakes.realtime.audio_bytes > 24000, "no microphone audio reached the fake"
             assert "Hi there." in fakes.realtime.replies  # the greeting, by response.create
-            assert any("cook for dinner" in r for r in fakes.realtime.replies)
+            # The fake records a reply once its last audio delta is out; the probe heard the
+            # first words already, so the rest may still be streaming.
+            await wait_until(
+                lambda: any("cook for dinner" in r for r in fakes.realtime.replies),
+                15,
+                "the fake's whole reply",
+            )
             assert any(
                 "cook" in t["text"] and "You said" not in t["text"] for t in probe.transcriptions
             ), "no user transcript on lk.transcription"
