@@ -43,10 +43,15 @@ def warm_tls() -> None:
     lazily (httpcore's transport modules; anyio's asyncio backend), off the job's loop."""
     import anyio._backends._asyncio  # noqa: F401
     import httpx2
+    from livekit.agents.utils import http_context
 
     # Unused clients hold no connection: nothing to close.
     httpx.AsyncClient(verify=httpx_ssl_context())
     httpx2.AsyncClient(verify=openai_ssl_context())
+    # The framework's own aiohttp session (``ctx.api``, the aiohttp-based plugins) takes its
+    # TLS context from a per-process cache; fill it here, or the job's first ``ctx.api``
+    # call (agent/job_status.py at the end of every job) builds it on the loop (~0.2 s).
+    http_context._create_ssl_context()
 
 
 def async_http_client(**kwargs: Any) -> httpx.AsyncClient:
