@@ -256,6 +256,16 @@ class OpenAIStub:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def local_stack_env(self) -> dict[str, str]:
+        """Worker settings for the keyless stack (Whisper, Piper) with this stub as its LLM:
+        real speech in and out, a scripted reply instead of the embedded model's."""
+        return {
+            "PARLEY_LLM": "local",
+            "PARLEY_LLM_URL": self.base_url,
+            "PARLEY_STT": "local",
+            "PARLEY_TTS": "local",
+        }
+
     def provider_env(self) -> dict[str, str]:
         """Worker settings that send STT, LLM and TTS to this stub as "the cloud" (OpenAI
         STT/LLM/TTS with a stub key): speech in, reply out, no model CPU."""

@@ -180,10 +180,7 @@ async def test_jobs_do_not_block_their_event_loop(stack_factory: Callable[..., S
     try:
         stack = stack_factory(
             {
-                "PARLEY_LLM": "local",
-                "PARLEY_LLM_URL": stub.base_url,
-                "PARLEY_STT": "local",
-                "PARLEY_TTS": "local",
+                **stub.local_stack_env(),
             }
         )
         await _conversation_turn(stack)

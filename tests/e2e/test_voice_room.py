@@ -24,10 +24,7 @@ async def test_spoken_turn_gives_transcripts_and_voice(stack_factory) -> None:
     try:
         stack = stack_factory(
             {
-                "PARLEY_LLM": "local",
-                "PARLEY_LLM_URL": stub.base_url,
-                "PARLEY_STT": "local",
-                "PARLEY_TTS": "local",
+                **stub.local_stack_env(),
                 # The operator opens the greeting to public callers (docs/security.md).
                 "PARLEY_PUBLIC_AGENT_FIELDS": "preset,language,greeting",
             }
