@@ -57,19 +57,31 @@ def load_whisper(model: ResolvedModel, *, threads: int | None = None) -> Whisper
         ) from exc
 
 
-# Whisper turns coughs, laughs and throat-clearing into words ("Buh-dum.", "Hahaha.").
+# Whisper turns coughs, laughs and throat-clearing into words ("That's it.", "Damn.").
 # A segment the model is unsure of (low log-probability) *and* suspects is not speech is
-# dropped, so a noise cannot become a user turn that interrupts the agent. Values: Whisper's
-# own log-prob threshold (-1.0); the no-speech bar is lower than its 0.6 because tiny.en
-# scores throat noises at 0.53-0.57 while short real words ("yes", "no") stay above -0.5.
-NON_SPEECH_LOGPROB = -1.0
-NON_SPEECH_PROB = 0.4
+# dropped, so a noise cannot become a user turn that interrupts the agent. Measured on
+# tiny.en with three eSpeak voices over a mic noise floor: an "ahem" scores log-prob -0.99
+# to -1.32 with no-speech 0.40-0.60; short real words ("yes", "no", "stop", "wait",
+# "thanks", "go on") score -0.26 to -0.80, and the few of them with no-speech above 0.35
+# stay above -0.5. The one casualty: the bare name "Parley" alone, which tiny.en hears as
+# "Partly" at -0.9 to -1.1 (in meeting mode the name is a hotword and scores higher).
+NON_SPEECH_LOGPROB = -0.8
+NON_SPEECH_PROB = 0.35
+# An utterance of hesitation sounds only is not a turn: "Uh" while the agent talks is the
+# user thinking, not asking it to stop. (Backchannels that mean yes, "mhm", stay words.)
+FILLERS = frozenset({"uh", "um", "er", "erm", "hm", "hmm", "emm", "ah", "ahem"})
 
 
 def _is_non_speech(segment: Segment) -> bool:
     return bool(
         segment.avg_logprob < NON_SPEECH_LOGPROB and segment.no_speech_prob > NON_SPEECH_PROB
     )
+
+
+def _only_fillers(text: str) -> bool:
+    words = [w.strip(".,!?;:…").lower() for w in text.split()]
+    words = [w for w in words if w]
+    return bool(words) and all(w in FILLERS for w in words)
 
 
 # The VAD hands over each utterance with ~0.5 s of lead-in (its prefix padding). tiny.en
@@ -135,6 +147,11 @@ class WhisperSTT(stt.STT):
                 samples,
                 language="en" if self._english_only else language,
                 beam_size=1,  # greedy: ~2x faster, near-identical on short utterances
+                # No temperature fallback. Whisper re-decodes an unsure segment by sampling
+                # (0.2, 0.4, ...), which turns the same cough into "That's it." (dropped as
+                # non-speech) on one run and "No, no, no, no." (kept) on the next: 1 in 15
+                # runs of one clip. Greedy only is deterministic, and a noise stays a noise.
+                temperature=0.0,
                 condition_on_previous_text=False,
                 without_timestamps=True,
                 vad_filter=False,  # Silero already cut the utterance
@@ -142,6 +159,8 @@ class WhisperSTT(stt.STT):
             )
             parts = [seg for seg in segments if not _is_non_speech(seg)]
         text = " ".join(seg.text.strip() for seg in parts).strip()
+        if _only_fillers(text):
+            text, parts = "", []
         confidence = float(np.exp(np.mean([seg.avg_logprob for seg in parts]))) if parts else 0.0
         return text, info.language or (language or "en"), min(max(confidence, 0.0), 1.0)
 
