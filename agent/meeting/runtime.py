@@ -16,11 +16,12 @@ from livekit import rtc
 from livekit.agents import AgentSession, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
 
+from parley_agent.meeting.chat import ChatBackend, MeetingChat, ReplyChannel
 from parley_agent.meeting.console import ConsoleAsks, register_ask_rpc
 from parley_agent.meeting.copilot import MeetingCopilot
 from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
-from parley_common.wire import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
+from parley_common.wire import CHAT_TOPIC, SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
 
 logger = logging.getLogger("parley.meeting.runtime")
 
@@ -36,6 +37,32 @@ class MeetingRuntime:
         self.asks: ConsoleAsks | None = None
         self._speech_ended_at: float | None = None
         self._last_turn_at = 0.0
+        self.chat: MeetingChat | None = None
+
+    def enable_chat(
+        self, backend: ChatBackend, replies: ReplyChannel, instructions: str
+    ) -> MeetingChat:
+        """Read the meeting chat and answer what is addressed to the agent (see ``chat``)."""
+
+        def model() -> llm.LLM | None:
+            found = self.session.llm if self.session is not None else None
+            return found if isinstance(found, llm.LLM) else None
+
+        self.chat = MeetingChat(
+            self.copilot,
+            backend,
+            self._speak_chat_answer,
+            replies=replies,
+            model=model,
+            instructions=instructions,
+        )
+        return self.chat
+
+    async def _speak_chat_answer(self, text: str) -> None:
+        if self.session is None:
+            logger.info("chat answer not spoken: no session yet")
+            return
+        await self._speak(text)
 
     @property
     def store(self) -> TranscriptStore:
@@ -114,6 +141,8 @@ class MeetingRuntime:
     def _on_data(self, packet: rtc.DataPacket) -> None:
         if packet.topic == SPEAKERS_TOPIC:
             self.copilot.speakers.update_from_payload(packet.data)
+        elif packet.topic == CHAT_TOPIC and self.chat is not None:
+            self.chat.on_packet(packet.data)
 
     def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
         name = changed.get(SPEAKER_ATTRIBUTE)
@@ -142,4 +171,6 @@ class MeetingRuntime:
         """Stop the ask queue and build the summary (never raises for the model)."""
         if self.asks is not None:
             await self.asks.aclose()
+        if self.chat is not None:
+            await self.chat.aclose()
         return await self.summarise(model)
