@@ -223,3 +223,15 @@ class MeetingChatReply(BaseModel):
     status: ChatOutcome
     parts: int = Field(ge=0)
     sent: int = Field(ge=0)
+
+
+# The ``parley.wrap_up`` RPC: before the bot leaves a meeting the operator ends (with
+# MEETING_CHAT_SUMMARY on), the backend asks the agent to post its summary to the meeting
+# chat; the agent answers a ``WrapUpReply`` once it was posted (or could not be).
+WRAP_UP_METHOD = "parley.wrap_up"
+WRAP_UP_TIMEOUT_S = 20.0
+
+
+class WrapUpReply(BaseModel):
+    ok: bool
+    status: ChatOutcome | None = None  # None: nothing to post, or the agent has no chat

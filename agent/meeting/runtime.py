@@ -21,7 +21,13 @@ from parley_agent.meeting.console import ConsoleAsks, register_ask_rpc
 from parley_agent.meeting.copilot import MeetingCopilot
 from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
-from parley_common.wire import CHAT_TOPIC, SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
+from parley_common.wire import (
+    CHAT_TOPIC,
+    SPEAKER_ATTRIBUTE,
+    SPEAKERS_TOPIC,
+    WRAP_UP_METHOD,
+    WrapUpReply,
+)
 
 logger = logging.getLogger("parley.meeting.runtime")
 
@@ -38,6 +44,8 @@ class MeetingRuntime:
         self._speech_ended_at: float | None = None
         self._last_turn_at = 0.0
         self.chat: MeetingChat | None = None
+        # The model that writes the summary (None: the transcript's); set by the agent.
+        self.summary_model: llm.LLM | None = None
 
     def enable_chat(
         self, backend: ChatBackend, replies: ReplyChannel, instructions: str
@@ -137,6 +145,19 @@ class MeetingRuntime:
         room.on("participant_attributes_changed", self._on_attributes)
         if self.asks is not None:
             register_ask_rpc(room, self.asks)
+        room.local_participant.register_rpc_method(WRAP_UP_METHOD, self._wrap_up)
+
+    async def _wrap_up(self, _data: rtc.RpcInvocationData) -> str:
+        """The operator ends the meeting: post the summary to the chat before the bot leaves
+        (once per meeting: the key is the room's). The stored summary comes at job end."""
+        if self.chat is None or not self.store.speakers():
+            return WrapUpReply(ok=True).model_dump_json()
+        summary = await self.summarise(self.summary_model)
+        key = f"summary:{self.chat.backend.room_name}"
+        reply = await self.chat.post(summary.text(), key, purpose="summary")
+        status = reply.status if reply is not None else "failed"
+        logger.info("summary to the meeting chat: %s", status)
+        return WrapUpReply(ok=status == "sent", status=status).model_dump_json()
 
     def _on_data(self, packet: rtc.DataPacket) -> None:
         if packet.topic == SPEAKERS_TOPIC:

@@ -36,12 +36,13 @@ from parley_backend.meetings.livekit_rooms import (
     ask_agent_transient,
     create_room_with_agent,
     delete_room,
+    wrap_up_agent,
 )
 from parley_backend.meetings.platforms import Platform
 from parley_backend.schemas import normalise_timestamp, ts_to_datetime
 from parley_backend.settings import BackendSettings
 from parley_common.agent_config import AgentConfig
-from parley_common.wire import MeetingChatMessage
+from parley_common.wire import WRAP_UP_TIMEOUT_S, MeetingChatMessage
 
 logger = logging.getLogger("parley.meetings.service")
 
@@ -339,6 +340,8 @@ class MeetingService:
         """The bot leaves, the bridge ends, the room closes. Repeating it is harmless."""
         row = await self.get(meeting_id)
         if row["status"] not in store.FINAL_STATUSES:
+            if row["status"] == "in_call" and self.settings.meeting_chat_summary:
+                await self._summary_to_chat(meeting_id)
             if row["bot_id"] and self.client is not None:
                 try:
                     await self.client.leave(row["bot_id"])
@@ -602,6 +605,22 @@ class MeetingService:
         if row["status"] != "in_call" or not row["bot_id"]:
             return ChatResult("not_in_call", 0, 0, f"meeting is {row['status']}")
         return await self.chat.send(meeting_id, row["bot_id"], text, key)
+
+    async def _summary_to_chat(self, meeting_id: str) -> None:
+        """The agent posts its summary to the chat while the bot is still in the call. Best
+        effort: leaving never waits more than ``WRAP_UP_TIMEOUT_S`` or fails because of it."""
+        bridge = self.bridges.get(meeting_id)
+        room = bridge.room if bridge is not None else None
+        try:
+            if room is None:
+                raise AgentNotPresent
+            reply = await wrap_up_agent(room, WRAP_UP_TIMEOUT_S)
+            kind, data = "chat.summary", {"status": reply.get("status"), "ok": reply.get("ok")}
+        except AgentNotPresent:
+            kind, data = "chat.summary_skipped", {"reason": "no agent in the room"}
+        except (rtc.RpcError, OSError) as exc:
+            kind, data = "chat.summary_skipped", {"reason": str(exc)[:200]}
+        await store.add_event(self.engine, meeting_id, kind, data)
 
     async def _chat_sent(self, meeting_id: str, text: str) -> None:
         row = await store.get_meeting(self.engine, meeting_id)
