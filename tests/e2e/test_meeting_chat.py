@@ -52,6 +52,7 @@ async def test_chat_question_is_answered_in_chat(stack_factory: Callable[..., St
                 "MEETING_BAAS_BASE_URL": fake.base_url,
                 "MEETING_BAAS_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "PARLEY_AGENT_TOKEN": AGENT_TOKEN,
+                "MEETING_CHAT_SUMMARY": "true",
             },
         )
         fake.account_webhook_url = f"{stack.backend.url}/api/webhooks/meeting-baas"
@@ -77,7 +78,7 @@ async def _run(fake: FakeMeetingBaas, http: httpx.AsyncClient) -> None:
 
     await bot.post_chat("Maria Lopez", BUDGET_1, sender_id=2)
     await bot.post_chat("Maria Lopez", BUDGET_2, sender_id=2)
-    await bot.post_chat("Tom Chen", "Thanks Maria, noted.", sender_id=3)
+    await bot.post_chat("Tom Chen", "Thanks Maria, we agreed to keep the launch in March.", 3)
     await bot.post_chat("Tom Chen", QUESTION, sender_id=3)
 
     sent = await bot.wait_chat(2, timeout=90)
@@ -97,5 +98,24 @@ async def _run(fake: FakeMeetingBaas, http: httpx.AsyncClient) -> None:
     chat = (await http.get(f"/api/meetings/{mid}/chat")).json()["messages"]
     assert [m["role"] for m in chat].count("chat") == 4
     assert [m["text"] for m in chat if m["role"] == "agent_chat"] == sent
+
+    # Ending the meeting: the summary goes to the chat before the bot leaves, and is stored.
+    answered = len(bot.chat_sent)
     resp = await http.delete(f"/api/meetings/{mid}")
     assert resp.status_code == 200, resp.text
+    summary_chat = " ".join(bot.chat_sent[answered:])
+    print("summary in chat:", summary_chat)
+    assert "Decisions:" in summary_chat and "launch in March" in summary_chat
+    assert "Action items:" in summary_chat and "Maria Lopez:" in summary_chat
+    auth = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+
+    async def stored() -> bool:
+        ctx = await http.get(
+            "/api/agent/context", params={"room_name": meeting["room_name"]}, headers=auth
+        )
+        return any("Action items:" in s["text"] for s in ctx.json().get("summaries", []))
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await stored():
+        assert asyncio.get_running_loop().time() < deadline, "the summary was not stored"
+        await asyncio.sleep(0.5)

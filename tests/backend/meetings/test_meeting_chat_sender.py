@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -153,5 +154,29 @@ async def test_disabled_chat_and_a_bot_not_in_the_call_are_reported(
         assert gone.status == "not_in_call" and bot.chat_sent == []
         codes = [status for method, path, status in fake.requests if path.endswith("chat-message")]
         assert codes == [422, 409]
+    finally:
+        await client.close()
+
+
+async def test_the_fake_validates_send_chat_message_like_meeting_baas(
+    fake: FakeMeetingBaas,
+) -> None:
+    client = MeetingBaasClient(fake.api_key, fake.base_url)
+    try:
+        bot = await _bot_in_call(fake, client)
+        async with httpx.AsyncClient(base_url=fake.base_url) as http:
+            path = f"/v2/bots/{bot.bot_id}/send-chat-message"
+            key = {"x-meeting-baas-api-key": fake.api_key}
+            ok = await http.post(path, json={"message": "x" * 500}, headers=key)
+            assert ok.status_code == 200 and ok.json()["success"] is True
+            for body in ({"message": "x" * 501}, {"message": "  "}, {}, {"message": 5}):
+                resp = await http.post(path, json=body, headers=key)
+                assert resp.status_code == 400, body
+                assert resp.json()["code"] == "FST_ERR_VALIDATION"
+            assert (await http.post(path, json={"message": "hi"})).status_code == 403
+            gone = "/v2/bots/nope/send-chat-message"
+            assert (await http.post(gone, json={"message": "hi"}, headers=key)).status_code == 404
+        assert bot.chat_sent == ["x" * 500]
+        assert bot.chat_log[-1]["sender_id"] is None and bot.chat_log[-1]["sender_name"] == "Parley"
     finally:
         await client.close()
