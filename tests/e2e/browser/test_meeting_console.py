@@ -114,9 +114,11 @@ async def test_console_starts_a_bot_shows_its_status_and_leaves(
         await expect(chat.locator('[data-role="chat"]').first).to_contain_text(
             "The budget for March is final.", timeout=30_000
         )
-        await page.get_by_test_id("chat-input").fill("Notes will follow after the call.")
-        await page.get_by_test_id("chat-send").click()
-        await expect(page.get_by_test_id("chat-result")).to_contain_text("Posted", timeout=30_000)
+        await page.get_by_test_id("meeting-chat-input").fill("Notes will follow after the call.")
+        await page.get_by_test_id("meeting-chat-send").click()
+        await expect(page.get_by_test_id("meeting-chat-result")).to_contain_text(
+            "Posted", timeout=30_000
+        )
         await expect(chat.locator('[data-role="agent_chat"]').first).to_contain_text(
             "Notes will follow after the call.", timeout=30_000
         )

@@ -63,11 +63,11 @@ export function MeetingChat({ apiKey, meetingId, messages, disabled, onSent, onE
         )}
       </ol>
       <form className="ask" onSubmit={submit}>
-        <label htmlFor="chat-input">Post to the meeting chat</label>
+        <label htmlFor="meeting-chat-input">Post to the meeting chat</label>
         <div className="ask-row">
           <input
-            id="chat-input"
-            data-testid="chat-input"
+            id="meeting-chat-input"
+            data-testid="meeting-chat-input"
             type="text"
             autoComplete="off"
             maxLength={MAX_POST_CHARS}
@@ -76,11 +76,11 @@ export function MeetingChat({ apiKey, meetingId, messages, disabled, onSent, onE
             onChange={(e) => setText(e.target.value)}
             disabled={disabled || busy}
           />
-          <button type="submit" className="btn btn-primary" data-testid="chat-send" disabled={disabled || busy || !text.trim()}>
+          <button type="submit" className="btn btn-primary" data-testid="meeting-chat-send" disabled={disabled || busy || !text.trim()}>
             {busy ? 'Posting…' : 'Post'}
           </button>
         </div>
-        <p className="hint ask-result" role="status" data-testid="chat-result">
+        <p className="hint ask-result" role="status" data-testid="meeting-chat-result">
           {note}
         </p>
       </form>
