@@ -8,10 +8,24 @@ from __future__ import annotations
 import json
 
 import pytest
+from livekit import rtc
 
-from parley_common.wire import CHAT_TOPIC, IDEMPOTENCY_HEADER, MEETING_CHAT_PATH
+from parley_backend.meetings.livekit_rooms import find_agent
+from parley_common.wire import (
+    CHAT_TOPIC,
+    IDEMPOTENCY_HEADER,
+    MEETING_CHAT_PATH,
+    WRAP_UP_METHOD,
+    WrapUpReply,
+)
 from tests.backend.conftest import AGENT_AUTH
-from tests.backend.meetings.conftest import WEBHOOK_SECRET, Env, Listener, bridge_in_room
+from tests.backend.meetings.conftest import (
+    WEBHOOK_SECRET,
+    Env,
+    Listener,
+    StandInAgent,
+    bridge_in_room,
+)
 from tests.fakes.meeting_baas import svix_headers
 from tests.waiting import wait_until
 
@@ -116,3 +130,41 @@ async def test_chat_in_and_out(env: Env) -> None:
         MEETING_CHAT_PATH, json={**post, "room_name": "no-such-room"}, headers=AGENT_AUTH
     )
     assert resp.status_code == 404
+
+
+async def test_ending_a_meeting_asks_the_agent_for_the_chat_summary_first(env: Env) -> None:
+    service = env.app.state.meetings
+    service.settings = service.settings.model_copy(update={"meeting_chat_summary": True})
+    # No agent in the room: the bot still leaves, the timeline says why nothing was posted.
+    meeting = (await env.http.post("/api/meetings", json={"meeting_url": MEET})).json()
+    await bridge_in_room(env, meeting)
+    resp = await env.http.delete(f"/api/meetings/{meeting['id']}")
+    assert resp.status_code == 200 and resp.json()["status"] == "ended"
+    kinds = [e["kind"] for e in resp.json()["timeline"]]
+    assert "chat.summary_skipped" in kinds
+    assert kinds.index("chat.summary_skipped") < kinds.index("bot.leave_requested")
+
+    # An agent answers parley.wrap_up before the bot is told to leave.
+    meeting = (await env.http.post("/api/meetings", json={"meeting_url": MEET})).json()
+    await bridge_in_room(env, meeting)
+    bot = env.fake.bot(meeting["bot_id"])
+    agent = StandInAgent()
+    await agent.join(env, meeting["room_name"])
+    statuses: list[str] = []
+
+    async def wrap_up(_data: rtc.RpcInvocationData) -> str:
+        statuses.append(bot.status)
+        return WrapUpReply(ok=True, status="sent").model_dump_json()
+
+    agent.room.local_participant.register_rpc_method(WRAP_UP_METHOD, wrap_up)
+    try:
+        await wait_until(
+            lambda: find_agent(service.bridges[meeting["id"]].room) is not None, 15, "agent seen"
+        )
+        resp = await env.http.delete(f"/api/meetings/{meeting['id']}")
+        assert resp.status_code == 200
+    finally:
+        await agent.close()
+    assert statuses == ["in_call_recording"], "the summary must be asked while the bot is in"
+    summary = [e for e in resp.json()["timeline"] if e["kind"] == "chat.summary"]
+    assert summary and summary[0]["data"] == {"status": "sent", "ok": True}
