@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -99,11 +100,14 @@ class ChatSender:
         self.engine = engine
         self.retry_delays = retry_delays
         self._on_sent = on_sent
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One lock per key while a send of it runs (weak: finished keys do not pile up).
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def send(self, meeting_id: str, bot_id: str, text: str, key: str) -> ChatResult:
         parts = split_message(text)
-        lock = self._locks.setdefault(f"{meeting_id}:{key}", asyncio.Lock())
+        lock = self._locks.get(f"{meeting_id}:{key}")
+        if lock is None:
+            lock = self._locks[f"{meeting_id}:{key}"] = asyncio.Lock()
         log = {"meeting_id": meeting_id, "chat_key": key}
         async with lock:
             sent = 0
