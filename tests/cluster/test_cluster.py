@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+import uuid
 from collections import Counter
 
 import asyncpg
@@ -40,8 +41,9 @@ CLUSTER_OPTIONS = {
     "workers": 3,
     # A threshold any CPU use exceeds: that worker reports itself full (WS_FULL).
     "per_worker_env": {FULL_WORKER: {"PARLEY_AGENT_LOAD_THRESHOLD": "0.000001"}},
-    # The token bucket is per client; this module is one client asking often.
-    "backend_env": {"PARLEY_TOKEN_RATE_BURST": "500", "PARLEY_TOKEN_RATE_PER_MINUTE": "6000"},
+    # The token bucket is per client; this module is one client asking often (20 tokens in
+    # a row at most), and the shared-limit test needs a refill slow enough to count.
+    "backend_env": {"PARLEY_TOKEN_RATE_BURST": "40", "PARLEY_TOKEN_RATE_PER_MINUTE": "120"},
 }
 
 
@@ -305,6 +307,29 @@ async def test_a_webhook_delivered_to_both_backends_is_stored_once(
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     assert sorted(a.json()["status"] for a in answers) == ["duplicate", "stored"]
     assert await _stored_events(db, room, "room_started") == 1
+
+
+async def test_rate_limits_hold_across_both_backends(cluster: Cluster) -> None:
+    """One client's token bucket lives in Redis: asking each backend in turn gets no more
+    than one bucket's worth. Per-process buckets would answer every request (40 each)."""
+    burst, per_second = 40, 120 / 60
+    # A client of its own, as the proxy would name it (the backends trust the last hop).
+    client = {"x-forwarded-for": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    codes: dict[str, Counter[int]] = {b.name: Counter() for b in cluster.backends}
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=10) as http:
+        for i in range(2 * burst):
+            backend = cluster.backends[i % 2]
+            answer = await http.post(f"{backend.url}/api/token", json={}, headers=client)
+            codes[backend.name][answer.status_code] += 1
+            if answer.status_code == 429:
+                assert int(answer.headers["retry-after"]) >= 1
+    elapsed = time.monotonic() - started
+    granted = sum(c[200] for c in codes.values())
+    print(f"\nshared limit: {granted}/{2 * burst} granted in {elapsed:.1f} s; {dict(codes)}")
+    assert all(set(c) <= {200, 429} for c in codes.values()), codes
+    assert granted <= burst + per_second * elapsed + 1, (granted, elapsed)
+    assert all(c[429] for c in codes.values()), f"each backend must refuse some: {codes}"
 
 
 @pytest.mark.parametrize("victim", [0, 1], ids=["backend-1-down", "backend-2-down"])
