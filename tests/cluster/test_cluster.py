@@ -37,10 +37,19 @@ from tests.waiting import wait_until
 pytestmark = [pytest.mark.cluster, pytest.mark.integration]
 
 FULL_WORKER = 2  # index of the worker whose load threshold is always exceeded
+# A worker under its own agent name with a short drain: only the goodbye test sends it jobs.
+GOODBYE_WORKER, GOODBYE_AGENT, DRAIN_S, GOODBYE_WINDOW_S = 3, "parley-drain", 30, 20
 CLUSTER_OPTIONS = {
-    "workers": 3,
-    # A threshold any CPU use exceeds: that worker reports itself full (WS_FULL).
-    "per_worker_env": {FULL_WORKER: {"PARLEY_AGENT_LOAD_THRESHOLD": "0.000001"}},
+    "workers": 4,
+    "per_worker_env": {
+        # A threshold any CPU use exceeds: that worker reports itself full (WS_FULL).
+        FULL_WORKER: {"PARLEY_AGENT_LOAD_THRESHOLD": "0.000001"},
+        GOODBYE_WORKER: {
+            "PARLEY_AGENT_NAME": GOODBYE_AGENT,
+            "PARLEY_AGENT_DRAIN_TIMEOUT": str(DRAIN_S),
+            "PARLEY_AGENT_GOODBYE_WINDOW": str(GOODBYE_WINDOW_S),
+        },
+    },
     # The token bucket is per client; this module is one client asking often (20 tokens in
     # a row at most), and the shared-limit test needs a refill slow enough to count.
     "backend_env": {"PARLEY_TOKEN_RATE_BURST": "40", "PARLEY_TOKEN_RATE_PER_MINUTE": "120"},
@@ -213,6 +222,53 @@ async def test_sigterm_drains_the_worker(cluster: Cluster, lkapi: api.LiveKitAPI
     assert code == 0
     worker.stop()
     worker.start()
+
+
+async def test_sigterm_with_a_user_who_stays_ends_with_a_spoken_goodbye(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    """The user never leaves: near the drain deadline the agent says goodbye and ends the
+    job (recorded as a success), and the worker exits 0 before the deadline."""
+    worker = cluster.workers[GOODBYE_WORKER]
+    assert worker.process is not None
+    await wait_warm(cluster)
+    room = room_name("goodbye")
+    await lkapi.room.create_room(api.CreateRoomRequest(name=room, empty_timeout=60))
+    await lkapi.agent_dispatch.create_dispatch(
+        api.CreateAgentDispatchRequest(agent_name=GOODBYE_AGENT, room=room)
+    )
+    job = await wait_job(lkapi, room, 30)
+    assert job.worker_id == worker.worker_id
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(cluster.livekit_url, mint_token(cluster, room, "stayer"))
+        await wait_greeted(probe, 30)
+        worker.signal(signal.SIGTERM)
+        termed = time.monotonic()
+
+        def goodbye_said() -> bool:
+            return any("have to go now" in t["text"].lower() for t in probe.transcriptions)
+
+        await wait_until(goodbye_said, DRAIN_S, "the spoken goodbye")
+        said_s = time.monotonic() - termed
+        # Not before its time: the conversation had the drain period minus the window.
+        assert said_s >= DRAIN_S - GOODBYE_WINDOW_S - 0.5, said_s
+        voiced = probe.agent_voice_after(termed + DRAIN_S - GOODBYE_WINDOW_S - 0.5)
+        assert voiced is not None, "the goodbye was written but not spoken"
+        code = await asyncio.to_thread(worker.process.proc.wait, DRAIN_S)
+        exited_s = time.monotonic() - termed
+    finally:
+        await probe.close()
+    await wait_until(lambda: _job_ended(cluster, job.job_id), 30, f"LiveKit ending {job.job_id}")
+    record = _job_ended(cluster, job.job_id) or ""
+    print(
+        f"\n{worker.name} SIGTERMed with its user staying: goodbye {said_s:.1f} s after "
+        f"SIGTERM (window {GOODBYE_WINDOW_S} s of {DRAIN_S} s), exited {code} after "
+        f"{exited_s:.1f} s"
+    )
+    assert code == 0
+    assert exited_s < DRAIN_S, "the worker waited out its whole drain: the job did not end"
+    assert '"status": "JS_SUCCESS"' in record, record
 
 
 async def test_kill9_of_the_serving_worker_an_agent_returns_with_the_conversation(
