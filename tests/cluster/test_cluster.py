@@ -19,9 +19,11 @@ from livekit import api
 from livekit.protocol.models import ParticipantInfo
 
 from parley_common.testing.cluster import Cluster, ClusterWorker, LiveKitNode
+from parley_common.testing.devstack import free_port
 from parley_common.testing.room_probe import RoomProbe, fetch_token
 from parley_common.testing.speaking_probe import SpeakingProbe
 from tests.backend.conftest import sign_webhook, webhook_body
+from tests.backend.meetings.conftest import rms
 from tests.cluster.conftest import (
     converse,
     dispatch_agent,
@@ -32,6 +34,8 @@ from tests.cluster.conftest import (
     wait_quiet,
     wait_warm,
 )
+from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
+from tests.fakes.speech import speech_pcm
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.integration]
@@ -39,6 +43,9 @@ pytestmark = [pytest.mark.cluster, pytest.mark.integration]
 FULL_WORKER = 2  # index of the worker whose load threshold is always exceeded
 # A worker under its own agent name with a short drain: only the goodbye test sends it jobs.
 GOODBYE_WORKER, GOODBYE_AGENT, DRAIN_S, GOODBYE_WINDOW_S = 3, "parley-drain", 30, 20
+# The fake Meeting BaaS listens here once the meeting test starts it; the backends are
+# configured with it from the start, like a deployment with its provider URL.
+MEETING_BAAS_PORT, MEETING_BAAS_KEY = free_port(), "cluster-baas-key"
 CLUSTER_OPTIONS = {
     "workers": 4,
     "per_worker_env": {
@@ -52,7 +59,12 @@ CLUSTER_OPTIONS = {
     },
     # The token bucket is per client; this module is one client asking often (20 tokens in
     # a row at most), and the shared-limit test needs a refill slow enough to count.
-    "backend_env": {"PARLEY_TOKEN_RATE_BURST": "40", "PARLEY_TOKEN_RATE_PER_MINUTE": "120"},
+    "backend_env": {
+        "PARLEY_TOKEN_RATE_BURST": "40",
+        "PARLEY_TOKEN_RATE_PER_MINUTE": "120",
+        "MEETING_BAAS_API_KEY": MEETING_BAAS_KEY,
+        "MEETING_BAAS_BASE_URL": f"http://127.0.0.1:{MEETING_BAAS_PORT}",
+    },
 }
 
 
@@ -527,3 +539,95 @@ async def test_a_lost_livekit_node_new_rooms_go_to_the_survivor_and_a_participan
             lost.start(cluster.binary)
         else:
             lost.host.heal()
+
+
+def _bot_heard_voice(bot: FakeBot, since: float) -> bool:
+    return any(c.at >= since and rms(c.pcm) >= 300 for c in bot.received)
+
+
+async def test_a_meeting_bridge_whose_backend_dies_is_resumed_by_the_other(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    """The bot's socket goes through the proxy; when the backend serving it dies, the bot
+    reconnects (with backoff, as Meeting BaaS bots do), reaches the other backend, and the
+    meeting carries on in the same room, both ways, without being ended."""
+    await wait_warm(cluster)
+    fake = FakeMeetingBaas(api_key=MEETING_BAAS_KEY, join_step_s=0.2, reconnect_delay=0.5)
+    fake.port = MEETING_BAAS_PORT
+    await fake.start()
+    headers = cluster.management_headers
+    down: int | None = None
+    try:
+        async with httpx.AsyncClient(base_url=cluster.backend_url, timeout=30) as http:
+            created = await http.post(
+                "/api/meetings",
+                json={"meeting_url": "https://zoom.us/j/1234567890", "bot_name": "Parley"},
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+            meeting = created.json()
+            mid, room = meeting["id"], meeting["room_name"]
+            bot = fake.bot(meeting["bot_id"])
+            await bot.wait_connected(timeout=30)
+            joined = time.monotonic()
+            await wait_until(lambda: _bot_heard_voice(bot, joined), 60, "the agent's greeting")
+
+            # Kill the backend holding the bot's socket (the proxy chose it: try each).
+            for i, backend in enumerate(cluster.backends):
+                backend.kill()
+                killed = time.monotonic()
+                try:
+                    await wait_until(lambda: bot.connections >= 2, 5, "the bot reconnecting")
+                except AssertionError:
+                    backend.start()  # not this one
+                    continue
+                down = i
+                break
+            assert down is not None, "no backend's death dropped the bot's socket"
+            await bot.wait_connected(timeout=30)
+            resumed_s = time.monotonic() - killed
+
+            async def bridge_in_room() -> bool:
+                listing = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+                names = {p.identity for p in listing.participants}
+                kinds = {p.kind for p in listing.participants}
+                return f"meeting-{mid}" in names and ParticipantInfo.Kind.AGENT in kinds
+
+            await wait_until(bridge_in_room, 30, "the bridge and the agent in the room")
+            status = (await http.get(f"/api/meetings/{mid}", headers=headers)).json()
+            assert status["status"] == "in_call", status["status"]
+
+            # Both ways again: the meeting's question reaches the agent, its answer the bot.
+            question = "Parley, what is the capital of France?"
+            cluster.stub.set_transcript(question)
+            bot.send_speakers([{"name": "Ada", "id": 1, "timestamp": 1.0, "isSpeaking": True}])
+            bot.say(speech_pcm(question, 16000))
+            await bot.wait_spoken(timeout=30)
+            bot.send_speakers([{"name": "Ada", "id": 1, "timestamp": 4.0, "isSpeaking": False}])
+            spoken = time.monotonic()
+            await wait_until(lambda: _bot_heard_voice(bot, spoken), 60, "the agent's answer")
+            answer_s = time.monotonic() - spoken
+
+            # ...and it was the answer to that question (the stub LLM quotes what it heard),
+            # written to the meeting's transcript by the resumed bridge.
+            async def answered() -> bool:
+                got = await http.get(f"/api/meetings/{mid}/transcript", headers=headers)
+                return any(
+                    t["role"] == "agent" and "capital of france" in t["text"].lower()
+                    for t in got.json()["turns"]
+                )
+
+            await wait_until(answered, 30, "the agent's answer in the meeting transcript")
+            kinds = [e["kind"] for e in status["timeline"]]
+            assert "meeting.ended" not in kinds and "room.ended" not in kinds, kinds
+            print(
+                f"\n{cluster.backends[down].name} killed under a live meeting: bot back on "
+                f"the other backend {resumed_s:.1f} s later; answer heard {answer_s:.1f} s "
+                f"after the question"
+            )
+            ended = await http.delete(f"/api/meetings/{mid}", headers=headers)
+            assert ended.status_code == 200, ended.text
+    finally:
+        await fake.stop()
+        if down is not None:
+            cluster.backends[down].start()
