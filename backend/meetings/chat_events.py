@@ -50,7 +50,8 @@ def parse_chat_event(data: dict[str, Any], msg_id: str) -> MeetingChatMessage:
     is what matters. The bot's own messages (``sender_id`` null, which their artifact uses
     for them) are marked with a ``self:`` id so the caller can skip them.
     """
-    message = data.get("message") if isinstance(data.get("message"), dict) else data
+    nested = data.get("message")
+    message: dict[str, Any] = nested if isinstance(nested, dict) else data
     text = message.get("text")
     if not isinstance(text, str) and isinstance(message.get("message"), str):
         text = message["message"]
