@@ -11,6 +11,7 @@ from typing import Any
 
 from livekit.agents import Agent, UserInputTranscribedEvent, llm
 
+from parley_agent.greetings import greeting_for
 from parley_common.agent_config import AgentConfig
 
 # A session summary for the history: its text and structured extras (``SummaryIn``).
@@ -99,7 +100,7 @@ class ConversationAgent(Agent):
 
     async def on_enter(self) -> None:
         self.session.on("user_input_transcribed", self._on_transcribed)
-        greeting = self.config.default_greeting()
+        greeting = greeting_for(self.config)  # the room's language, fixed text
         if (
             self.session.tts is None
             and self.session.llm is not None
