@@ -9,6 +9,7 @@ when the backend's entry expires. It never touches a job's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -33,10 +34,12 @@ from parley_agent.providers.selection import (
     ProviderPlan,
 )
 from parley_agent.settings import AgentSettings
+from parley_common.agent_config import AgentConfig
 from parley_common.capabilities import (
     AGENT_CAPABILITIES_ROUTE,
     CARTESIA,
     DEEPGRAM,
+    MULTI,
     Capabilities,
     CapabilityReport,
     combine,
@@ -176,3 +179,41 @@ def start_publishing(settings: AgentSettings, plan: ProviderPlan) -> CapabilityP
     )
     publisher.start()
     return publisher
+
+
+def served_config(config: AgentConfig, caps: Capabilities, ids: dict[str, str]) -> AgentConfig:
+    """The room's config with a language this job's stack serves.
+
+    The backend refuses unsupported languages at the token, but a room can still ask for
+    one (a dispatch made elsewhere, a worker whose stack changed). Told to "start in
+    French" while its English-only STT hears English, the small local model opened every
+    reply in French (« Bien sûr, ... »): so the job speaks a language it serves instead,
+    English when it can, and says so in the log.
+    """
+    if caps.serves(config.language):
+        return config
+    concrete = [code for code in caps.languages if code != MULTI]
+    if not concrete:
+        return config
+    language = "en" if "en" in concrete else concrete[0]
+    logger.warning(
+        "room language %r is not served by this stack (%s); using %r",
+        config.language,
+        ",".join(caps.languages),
+        language,
+        extra=ids,
+    )
+    return config.model_copy(update={"language": language})
+
+
+_plan_capabilities: dict[ProviderPlan, Capabilities] = {}
+
+
+async def room_capabilities(settings: AgentSettings, plan: ProviderPlan) -> Capabilities:
+    """``worker_capabilities`` for a job's plan, off the event loop (it may read model files)
+    and once per plan per process."""
+    found = _plan_capabilities.get(plan)
+    if found is None:
+        found = await asyncio.to_thread(worker_capabilities, settings, plan)
+        _plan_capabilities[plan] = found
+    return found

@@ -35,7 +35,12 @@ from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from parley_agent.capabilities import CapabilityPublisher, start_publishing
+from parley_agent.capabilities import (
+    CapabilityPublisher,
+    room_capabilities,
+    served_config,
+    start_publishing,
+)
 from parley_agent.console_audio import ConsoleUnavailableError, check_console_audio
 from parley_agent.continuation import room_history
 from parley_agent.conversation import ConversationAgent, build_instructions
@@ -198,6 +203,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     # 2. Providers: STT, LLM, TTS (or one realtime model), as planned for this room.
     vad = ctx.proc.userdata.get("vad") or load_vad()
+    # A language the room's plan cannot serve becomes one it can (agent/capabilities.py).
+    planned, _ = plan_for_room(settings, config.providers, worker_plan())
+    config = served_config(config, await room_capabilities(settings, planned), ids)
     plan, providers = room_providers(settings, config, vad, ids)
     logger.info("job %s", plan.describe(), extra=ids)
 
