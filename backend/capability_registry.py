@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from parley_common.capabilities import (
     Capabilities,
@@ -23,6 +24,7 @@ from parley_common.capabilities import (
     intersect,
 )
 
+Source = Literal["workers", "defaults"]
 MAX_WORKERS = 256  # a bound on memory whatever the callers post
 
 
@@ -56,7 +58,7 @@ class CapabilityRegistry:
         self._expire()
         return [e.report for _, e in sorted(self._entries.items())]
 
-    def current(self) -> tuple[Capabilities, str, int]:
+    def current(self) -> tuple[Capabilities, Source, int]:
         """The capabilities to answer with, their source ("workers" or "defaults") and how
         many live workers they come from."""
         reports = self.live()

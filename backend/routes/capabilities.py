@@ -8,13 +8,12 @@ languages, tool availability, provider and model names and notes: no keys, no UR
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from parley_backend.access_policy import agent_caller, anonymous_caller
-from parley_backend.capability_registry import CapabilityRegistry
+from parley_backend.capability_registry import CapabilityRegistry, Source
 from parley_backend.schemas import ERROR_RESPONSES
 from parley_common.capabilities import (
     AGENT_CAPABILITIES_ROUTE,
@@ -45,7 +44,7 @@ class CapabilitiesOut(BaseModel):
     languages: list[str]
     tools: ToolsOut
     notes: list[str]
-    source: Literal["workers", "defaults"]
+    source: Source
     workers: int
     detail: Capabilities
 
@@ -56,7 +55,8 @@ class ReportAck(BaseModel):
 
 
 def registry(request: Request) -> CapabilityRegistry:
-    return request.app.state.capabilities
+    found: CapabilityRegistry = request.app.state.capabilities
+    return found
 
 
 def capabilities_out(reg: CapabilityRegistry) -> CapabilitiesOut:
@@ -69,7 +69,7 @@ def capabilities_out(reg: CapabilityRegistry) -> CapabilitiesOut:
             reason=(llm.reason if llm else "") or "",
         ),
         notes=caps.notes,
-        source=source,  # type: ignore[arg-type]
+        source=source,
         workers=workers,
         detail=caps,
     )
