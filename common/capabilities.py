@@ -12,6 +12,7 @@ and the primary TTS speaks it (a fallback provider is a degraded path, not a pro
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -122,6 +123,9 @@ def whisper_is_multilingual(model: str) -> bool:
     if vocabulary.is_file():
         with vocabulary.open(encoding="utf-8", errors="replace") as lines:
             return sum(1 for _ in lines) >= _MULTILINGUAL_VOCABULARY
+    if (path / "vocabulary.json").is_file():  # the other form CTranslate2 converters write
+        tokens = json.loads((path / "vocabulary.json").read_text(encoding="utf-8"))
+        return len(tokens) >= _MULTILINGUAL_VOCABULARY
     return not re.search(r"[.\-_]en$", path.name.lower())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,13 @@ def test_whisper_vocabulary_decides_for_a_model_directory(tmp_path: Path) -> Non
     assert cap.stt_capabilities(cap.WHISPER, str(_whisper_dir(tmp_path, 51864))).languages == ["en"]
     multi = cap.stt_capabilities(cap.WHISPER, str(_whisper_dir(tmp_path, 51865)))
     assert multi.multi and {"en", "es", "fr", "de"} <= set(multi.languages)
+
+
+def test_a_json_vocabulary_counts_too(tmp_path: Path) -> None:
+    model = tmp_path / "whisper-base"
+    model.mkdir()
+    (model / "vocabulary.json").write_text(json.dumps([f"t{i}" for i in range(51865)]))
+    assert cap.whisper_is_multilingual(str(model))
 
 
 @pytest.mark.parametrize(
