@@ -19,6 +19,7 @@ from livekit.agents import (
 )
 
 from parley_agent.closing_words import ACKNOWLEDGE, closing_kind
+from parley_agent.greetings import greeting_for
 from parley_agent.tools.end_conversation import GOODBYE
 from parley_common.agent_config import AgentConfig
 
@@ -109,7 +110,7 @@ class ConversationAgent(Agent):
     async def on_enter(self) -> None:
         self.session.on("user_input_transcribed", self._on_transcribed)
         self.session.on("conversation_item_added", self._end_after_goodbye)
-        greeting = self.config.default_greeting()
+        greeting = greeting_for(self.config)  # the room's language, fixed text
         if (
             self.session.tts is None
             and self.session.llm is not None

@@ -120,6 +120,10 @@ class AgentSettings(BaseSettings):
 
     # --- tools and meeting mode (agent/tools, agent/meeting) ---------------------------
     backend_url: str = Field(default="http://127.0.0.1:8000", alias="PARLEY_BACKEND_URL")
+    # How often the worker re-posts its capabilities (languages, tool calling) to the backend.
+    capabilities_interval: float = Field(
+        default=60.0, ge=1.0, le=3600.0, alias="PARLEY_CAPABILITIES_INTERVAL_SECONDS"
+    )
     agent_token: str = Field(default="dev-agent-token", alias="PARLEY_AGENT_TOKEN")
     # Files: defaults under the working directory and the user's cache, never the code's
     # (parley_common/paths.py). Unsent history is kept between jobs (agent/history.py) in

@@ -34,6 +34,12 @@ from livekit.agents.types import NOT_GIVEN
 from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
+from parley_agent.capabilities import (
+    CapabilityPublisher,
+    room_capabilities,
+    served_config,
+    start_publishing,
+)
 from parley_agent.console_audio import ConsoleUnavailableError, check_console_audio
 from parley_agent.continuation import room_history
 from parley_agent.conversation import ConversationAgent, build_instructions
@@ -201,6 +207,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     # 2. Providers: STT, LLM, TTS (or one realtime model), as planned for this room.
     vad = ctx.proc.userdata.get("vad") or load_vad()
+    # A language the room's plan cannot serve becomes one it can (agent/capabilities.py).
+    planned, _ = plan_for_room(settings, config.providers, worker_plan())
+    config = served_config(config, await room_capabilities(settings, planned), ids)
     plan, providers = room_providers(settings, config, vad, ids)
     logger.info("job %s", plan.describe(), extra=ids)
 
@@ -289,6 +298,7 @@ def start_embedded_llm() -> None:
 
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    publisher: CapabilityPublisher | None = None
     try:
         env_file = find_env_file()
     except EnvFileError as exc:
@@ -307,6 +317,9 @@ def main() -> None:
             if command == "console":
                 check_console_audio()
             start_embedded_llm()
+            if command in ("dev", "start"):
+                # The backend tells the web client what this stack serves (agent/capabilities.py).
+                publisher = start_publishing(get_settings(), plan)
         except (ProviderConfigError, ModelUnavailableError, ConsoleUnavailableError) as exc:
             print(f"parley: cannot start: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(2) from exc
@@ -326,3 +339,5 @@ def main() -> None:
         # Stop llama.cpp while the interpreter is intact: left to interpreter teardown, its
         # server threads outlive the objects they use and the process dies with SIGSEGV.
         stop_local_llm()
+        if publisher is not None:
+            publisher.stop()

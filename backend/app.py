@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from livekit import api
 
+from parley_backend.capability_registry import CapabilityRegistry
 from parley_backend.db import create_engine, create_schema, dispose_engine, resolve_database_url
 from parley_backend.errors import install_error_handlers
 from parley_backend.http_edges import install_edges
@@ -17,7 +18,15 @@ from parley_backend.logs import configure_logging
 from parley_backend.meetings import routes as meetings_routes
 from parley_backend.observability import Metrics, RequestContextMiddleware
 from parley_backend.rate_limit import create_token_limiter
-from parley_backend.routes import agent_api, health, rooms, sessions, token, webhooks
+from parley_backend.routes import (
+    agent_api,
+    capabilities,
+    health,
+    rooms,
+    sessions,
+    token,
+    webhooks,
+)
 from parley_backend.settings import BackendSettings, load_settings
 from parley_backend.web import mount_web
 
@@ -69,6 +78,9 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         api.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     )
     app.state.token_limiter = create_token_limiter(settings)
+    app.state.capabilities = CapabilityRegistry(
+        ttl=settings.capabilities_ttl_seconds, default_languages=settings.default_language_list
+    )
     install_edges(app, settings)
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, access_log=settings.access_log
@@ -80,6 +92,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(webhooks.router)
     app.include_router(agent_api.router)
+    app.include_router(capabilities.public_router)
+    app.include_router(capabilities.agent_router)
     app.include_router(meetings_routes.router)
     app.include_router(meetings_routes.agent_chat_router)
     # Last: the static mount at "/" must not shadow the API routes.

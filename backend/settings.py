@@ -73,6 +73,12 @@ class BackendSettings(BaseSettings):
     )
     # Named presets: a JSON object {"name": {agent_config fields}}; empty = the built-ins.
     agent_presets: str = Field(default="", alias="PARLEY_AGENT_PRESETS")
+    # Capabilities (backend/capability_registry.py, docs/languages.md): the languages
+    # offered before any worker reported (comma-separated), and how long a report lives.
+    default_languages: str = Field(default="en", alias="PARLEY_DEFAULT_LANGUAGES")
+    capabilities_ttl_seconds: float = Field(
+        default=180.0, ge=5.0, le=86_400.0, alias="PARLEY_CAPABILITIES_TTL_SECONDS"
+    )
     # Shared rate-limit buckets across backend processes (redis://host:6379/0); empty =
     # each process keeps its own (backend/rate_limit.py).
     redis_url: str = Field(default="", alias="PARLEY_REDIS_URL")
@@ -161,6 +167,10 @@ class BackendSettings(BaseSettings):
         if not self.agent_presets.strip():
             return {n: AgentConfig.model_validate(v) for n, v in DEFAULT_PRESETS.items()}
         return _parse_presets(self.agent_presets)
+
+    @cached_property
+    def default_language_list(self) -> list[str]:
+        return [code.strip() for code in self.default_languages.split(",") if code.strip()]
 
     @cached_property
     def cors_origin_list(self) -> list[str]:

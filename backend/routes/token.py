@@ -21,6 +21,7 @@ from parley_backend.access_policy import (
     agent_config_for,
     grant_join,
 )
+from parley_backend.capability_registry import CapabilityRegistry
 from parley_backend.errors import ApiError
 from parley_backend.observability import Metrics
 from parley_backend.rate_limit import Limiter, rate_limit_key, retry_after_header
@@ -49,6 +50,20 @@ async def _rate_limit(request: Request, caller: Caller) -> None:
             {"retry_after_seconds": round(wait, 3)},
             headers={"Retry-After": retry_after_header(wait)},
         )
+
+
+def check_language(language: str, registry: CapabilityRegistry) -> None:
+    """A 422 naming the supported languages when the running stack cannot serve this one."""
+    caps, source, _ = registry.current()
+    if caps.serves(language):
+        return
+    raise ApiError(
+        422,
+        "unsupported_language",
+        f"language {language!r} is not served by this agent stack; "
+        f"supported: {', '.join(caps.languages) or 'none'}",
+        {"language": language, "supported": caps.languages, "source": source},
+    )
 
 
 async def _parse_body(request: Request) -> TokenRequest:
@@ -86,6 +101,7 @@ async def create_token(request: Request, caller: TokenCaller) -> JSONResponse:
     settings: BackendSettings = request.app.state.settings
     body = await _parse_body(request)
     config = agent_config_for(caller, body.agent_config, settings)
+    check_language(config.language, request.app.state.capabilities)
     grant = await grant_join(
         caller,
         JoinRequest(body.room_name, body.participant_identity, body.invite),

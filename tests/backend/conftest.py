@@ -44,6 +44,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> BackendSettings:
         "PARLEY_API_KEYS": "",
         "PARLEY_WEB_DIST": str(data_dir / "no-web"),
         "PARLEY_LOG_FORMAT": "text",
+        # The operator's stack serves these before any worker reported (the token route's
+        # language check); tests/backend/test_capabilities*.py set their own.
+        "PARLEY_DEFAULT_LANGUAGES": "en,es,fr,de,multi",
     }
     values.update(overrides)
     return BackendSettings(_env_file=None, **values)

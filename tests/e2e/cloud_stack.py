@@ -86,6 +86,8 @@ def start_env_stack(
         "PARLEY_AGENT_LOAD_THRESHOLD": "1000",
         # The operator opens these per-room fields to callers of POST /api/token.
         "PARLEY_PUBLIC_AGENT_FIELDS": "greeting,tools,language,preset",
+        # Until the worker has posted its capabilities (Deepgram + Cartesia: these and more).
+        "PARLEY_DEFAULT_LANGUAGES": "en,fr,multi",
         **settings,
     }
     root = tmp / "checkout"

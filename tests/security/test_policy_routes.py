@@ -24,6 +24,7 @@ PUBLIC = frozenset({K.ANONYMOUS, K.TOKEN_KEY, K.MANAGEMENT})
 # What each route must declare: the first pattern that matches the path decides.
 EXPECTED: list[tuple[str, frozenset[CallerKind]]] = [
     (r"^/api/token$", PUBLIC),
+    (r"^/api/capabilities$", frozenset({K.ANONYMOUS})),
     (r"^/api/agent/", frozenset({K.AGENT})),
     (r"^/api/webhooks/livekit$", frozenset({K.LIVEKIT})),
     (r"^/api/webhooks/meeting-baas$", frozenset({K.MEETING_BAAS})),

@@ -1,4 +1,4 @@
-import { LANGUAGES, PERSONAS } from './options';
+import { PERSONAS, type Option } from './options';
 
 export interface Settings {
   name: string;
@@ -8,12 +8,16 @@ export interface Settings {
 
 interface Props {
   value: Settings;
+  /** The languages the running stack serves (GET /api/capabilities). */
+  languages: Option[];
+  /** Why other languages are missing. */
+  languageNotes: string[];
   onChange: (next: Settings) => void;
   disabled: boolean;
 }
 
 /** Name, language and persona, chosen before connecting. */
-export function SessionSettings({ value, onChange, disabled }: Props) {
+export function SessionSettings({ value, languages, languageNotes, onChange, disabled }: Props) {
   return (
     <fieldset className="settings" disabled={disabled}>
       <legend>Session</legend>
@@ -38,12 +42,19 @@ export function SessionSettings({ value, onChange, disabled }: Props) {
             value={value.language}
             onChange={(e) => onChange({ ...value, language: e.target.value })}
           >
-            {LANGUAGES.map((o) => (
+            {languages.map((o) => (
               <option key={o.value} value={o.value}>
                 {o.label}
               </option>
             ))}
           </select>
+          {languageNotes.length > 0 && (
+            <ul className="hint" data-testid="language-notes">
+              {languageNotes.map((note) => (
+                <li key={note}>{note}</li>
+              ))}
+            </ul>
+          )}
         </div>
         <div className="field">
           <label htmlFor="persona-select">Persona</label>

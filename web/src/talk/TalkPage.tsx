@@ -7,7 +7,8 @@ import { MuteButton } from './MuteButton';
 import { SessionSettings, type Settings } from './SessionSettings';
 import { Transcript } from './Transcript';
 import { useTalkSession, type SessionErrors } from './useTalkSession';
-import { LANGUAGES, PERSONAS } from './options';
+import { PERSONAS } from './options';
+import { useLanguageChoice } from './capabilities';
 
 const ERROR_ORDER: (keyof SessionErrors)[] = ['connection', 'agent', 'microphone'];
 
@@ -16,16 +17,23 @@ export function TalkPage() {
   const { room, store, phase, reconnecting, errors } = session;
   const [settings, setSettings] = useState<Settings>({
     name: '',
-    language: LANGUAGES[0].value,
+    language: 'en',
     persona: PERSONAS[0].value,
   });
   const [micId, setMicId] = useState('');
+  // Only languages the running stack serves; a choice it stopped serving falls back to the
+  // first one it does (never a room in a language its STT cannot hear: docs/languages.md).
+  const languageChoice = useLanguageChoice();
+  const offered = languageChoice.offered;
+  const language = offered.some((o) => o.value === settings.language)
+    ? settings.language
+    : offered[0].value;
   const connected = phase === 'connected';
 
   const connect = () =>
     session.connect({
       participant_name: settings.name.trim() || undefined,
-      agent_config: { language: settings.language, preset: settings.persona },
+      agent_config: { language, preset: settings.persona },
       microphoneId: micId,
     });
 
@@ -91,7 +99,13 @@ export function TalkPage() {
           </div>
 
           <MicSelect value={micId} onChange={chooseMic} refreshKey={phase} />
-          <SessionSettings value={settings} onChange={setSettings} disabled={phase !== 'idle'} />
+          <SessionSettings
+            value={{ ...settings, language }}
+            languages={offered}
+            languageNotes={languageChoice.notes}
+            onChange={setSettings}
+            disabled={phase !== 'idle'}
+          />
           {phase !== 'idle' && <p className="hint">Disconnect to change language or persona.</p>}
         </section>
 

@@ -3,12 +3,13 @@ export interface Option {
   label: string;
 }
 
-/** Sent as agent_config.language. */
+/** Sent as agent_config.language; the page offers those GET /api/capabilities lists. */
 export const LANGUAGES: Option[] = [
   { value: 'en', label: 'English' },
   { value: 'es', label: 'Español' },
   { value: 'fr', label: 'Français' },
   { value: 'de', label: 'Deutsch' },
+  { value: 'multi', label: 'Follow my language' },
 ];
 
 /**
