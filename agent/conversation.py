@@ -18,9 +18,8 @@ from livekit.agents import (
     llm,
 )
 
-from parley_agent.closing_words import ACKNOWLEDGE, closing_kind
-from parley_agent.greetings import greeting_for
-from parley_agent.tools.end_conversation import GOODBYE
+from parley_agent.closing_words import closing_kind
+from parley_agent.greetings import acknowledgement_for, farewell_for, greeting_for
 from parley_common.agent_config import AgentConfig
 
 # A session summary for the history: its text and structured extras (``SummaryIn``).
@@ -135,9 +134,9 @@ class ConversationAgent(Agent):
     ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel] | str | None:
         kind = self._closing_kind(chat_ctx)
         if kind == "stop":
-            return ACKNOWLEDGE
+            return acknowledgement_for(self.config)
         if kind == "goodbye":
-            return GOODBYE
+            return farewell_for(self.config)
         return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
     def _closing_kind(self, chat_ctx: llm.ChatContext) -> str | None:
@@ -157,7 +156,7 @@ class ConversationAgent(Agent):
             isinstance(item, llm.ChatMessage)
             and item.role == "assistant"
             and not item.interrupted
-            and item.text_content == GOODBYE
+            and item.text_content == farewell_for(self.config)
             and "end_conversation" in self.config.tools
         ):
             self.session.shutdown(drain=True)

@@ -40,3 +40,30 @@ def greeting_for(config: AgentConfig) -> str:
         return config.greeting
     table = MEETING if config.mode == "meeting" else CONVERSATION
     return table[greeting_language(config.language)].format(name=config.agent_display_name)
+
+
+# The fixed answers to a clear goodbye and to "stop, that's enough" (closing_words).
+FAREWELL: dict[str, str] = {
+    "en": "Thanks for talking with me. Goodbye!",
+    "es": "Gracias por hablar conmigo. ¡Adiós!",
+    "fr": "Merci pour cette conversation. Au revoir !",
+    "de": "Danke für das Gespräch. Auf Wiedersehen!",
+    "it": "Grazie per aver parlato con me. Arrivederci!",
+    "pt": "Obrigado pela conversa. Adeus!",
+}
+ACKNOWLEDGE: dict[str, str] = {
+    "en": "Okay.",
+    "es": "De acuerdo.",
+    "fr": "D'accord.",
+    "de": "In Ordnung.",
+    "it": "Va bene.",
+    "pt": "Está bem.",
+}
+
+
+def farewell_for(config: AgentConfig) -> str:
+    return FAREWELL[greeting_language(config.language)]
+
+
+def acknowledgement_for(config: AgentConfig) -> str:
+    return ACKNOWLEDGE[greeting_language(config.language)]

@@ -8,8 +8,9 @@ import asyncio
 import httpx
 from livekit.agents import AgentSession
 
-from parley_agent.closing_words import ACKNOWLEDGE
 from parley_agent.conversation import ConversationAgent
+from parley_agent.greetings import ACKNOWLEDGE as ACKNOWLEDGEMENTS
+from parley_agent.greetings import FAREWELL
 from parley_agent.tools import ToolEnv, build_tools
 from parley_agent.tools.end_conversation import GOODBYE
 from parley_common.agent_config import AgentConfig
@@ -60,10 +61,22 @@ async def test_stop_is_acknowledged_and_nothing_else() -> None:
         session = await _session(AgentConfig(greeting="Hi."), fake, http)
         await session.run(user_input="Stop, stop. That is enough, thank you.")
         await asyncio.sleep(0.2)
-        assert _assistant_texts(session)[-1] == ACKNOWLEDGE
+        assert _assistant_texts(session)[-1] == ACKNOWLEDGEMENTS["en"]
         assert fake.requests == []
         # The next real question goes to the model as usual.
         result = await session.run(user_input="What is the capital of Italy?")
         result.expect.next_event().is_message(role="assistant")
         assert len(fake.requests) == 1
         await session.aclose()
+
+
+async def test_a_french_room_hears_its_own_fixed_goodbye() -> None:
+    fake = RuleLLM(default="Bye!")
+    async with httpx.AsyncClient() as http:
+        config = AgentConfig(greeting="Salut.", language="fr", tools=["end_conversation"])
+        session = await _session(config, fake, http)
+        closed = asyncio.Event()
+        session.on("close", lambda _ev: closed.set())
+        await session.run(user_input="Okay, thanks, goodbye.")
+        await asyncio.wait_for(closed.wait(), timeout=20)
+        assert FAREWELL["fr"] in _assistant_texts(session)
