@@ -15,8 +15,11 @@ Run it against a running stack (``make dev``):
     PARLEY_EXAMPLE_API_KEY=<one of PARLEY_API_KEYS> \\
         .venv/bin/python examples/02_persona_and_language.py http://127.0.0.1:8000
 
-It prints a token; join with it (any LiveKit client) and the agent answers in German (with
-the key it also greets in German: the default greeting is a fixed English sentence).
+It prints a token; join with it (any LiveKit client) and the agent greets (a fixed German
+sentence, agent/greetings.py) and answers in German. The backend only signs tokens for
+languages the running stack serves (``GET /api/capabilities``): the keyless stack's
+Whisper tiny.en is English-only, so there the request gets a 422 ``unsupported_language``
+naming the languages it does serve. With a multilingual STT and TTS (cloud keys) it works.
 """
 
 from __future__ import annotations
