@@ -36,8 +36,9 @@ from parley_agent.tools.base import spoken_failure
 
 logger = logging.getLogger("parley.tools.mcp")
 
-# The MCP session's own per-request limit sits past the tool's, so the tool's limit (and
-# its "taking too long" sentence) is what the caller meets first.
+# The MCP session's own per-request limit (it covers ``initialize`` and ``tools/list`` too)
+# sits past both of ours, so the connect limit and the tool's limit (with its "taking too
+# long" sentence) are what the caller meets first.
 SESSION_TIMEOUT_MARGIN_S = 5.0
 
 
@@ -93,7 +94,7 @@ def mcp_server(
     config: McpServerConfig, *, call_timeout_s: float, connect_timeout_s: float
 ) -> MCPServer:
     """The framework's client for one configured server (secrets revealed only here)."""
-    session_timeout = call_timeout_s + SESSION_TIMEOUT_MARGIN_S
+    session_timeout = max(call_timeout_s, connect_timeout_s) + SESSION_TIMEOUT_MARGIN_S
     if config.command is not None:
         return MCPServerStdio(
             command=config.command[0],
