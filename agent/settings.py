@@ -43,6 +43,8 @@ class AgentSettings(BaseSettings):
     load_threshold: float | None = Field(default=None, alias="PARLEY_AGENT_LOAD_THRESHOLD")
     # Seconds a SIGTERMed worker waits for its live conversations before ending them.
     drain_timeout: int = Field(default=600, ge=1, alias="PARLEY_AGENT_DRAIN_TIMEOUT")
+    # That long before the drain deadline, live conversations get a spoken goodbye and end.
+    goodbye_window: float = Field(default=30.0, ge=0, alias="PARLEY_AGENT_GOODBYE_WINDOW")
 
     espeak_voice: str = Field(default="en-us", alias="PARLEY_ESPEAK_VOICE")
 

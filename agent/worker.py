@@ -22,7 +22,6 @@ from functools import lru_cache
 from typing import Any
 
 from livekit.agents import (
-    AgentServer,
     AgentSession,
     JobContext,
     JobProcess,
@@ -38,6 +37,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from parley_agent.console_audio import ConsoleUnavailableError, check_console_audio
 from parley_agent.continuation import room_history
 from parley_agent.conversation import ConversationAgent, build_instructions
+from parley_agent.drain_goodbye import GoodbyeOnDrainServer, leave_when_drained
 from parley_agent.error_policy import ErrorPolicy
 from parley_agent.history import attach_history
 from parley_agent.http_clients import async_http_client, warm_tls
@@ -180,7 +180,10 @@ def room_providers(
         return worker_plan(), build_providers(worker_plan(), settings, config, vad=vad)
 
 
-server = AgentServer(**server_options(get_settings()))
+# Its drain also asks live jobs to say goodbye before the deadline (drain_goodbye).
+server = GoodbyeOnDrainServer(
+    goodbye_window=get_settings().goodbye_window, **server_options(get_settings())
+)
 
 
 # on_session_end: a conversation that ended normally is reported done before the job leaves
@@ -218,6 +221,7 @@ async def entrypoint(ctx: JobContext) -> None:
     # the room and its process returns to the pool instead of idling in an empty room.
     session.on("close", lambda ev: ctx.shutdown(reason=f"session closed: {ev.reason}"))
     track_close(session, ctx.job.id)
+    leave_when_drained(ctx, session, ids)  # a draining worker's goodbye, near its deadline
 
     # 4. Tools the room enabled (in meeting mode the transcript tool reads the meeting's).
     meeting = MeetingRuntime(config.agent_display_name) if config.mode == "meeting" else None

@@ -18,6 +18,7 @@ from parley_agent.meeting.retrieval import (
     find_action_items,
     find_decisions,
     find_said,
+    match_speaker,
 )
 from parley_agent.meeting.transcript import Segment, TranscriptStore
 
@@ -50,6 +51,32 @@ _SUMMARY = re.compile(
 )
 
 MAX_EXCERPTS = 8
+
+# A request about what was said, however it is worded or misheard ("what didn't Maria
+# say", "anything from Maria on the launch", "did anyone bring up the date"): a verb of
+# speech, or a participant's name, is enough to keep it on the transcript.
+_SPEECH_VERB = re.compile(
+    r"\b(say|says|said|saying|mention|mentions|mentioned|talk|talked|talking|tell|told|"
+    r"propose|proposed|suggest|suggested|ask|asked|bring up|brought up|raise|raised|"
+    r"discuss|discussed|point|pointed|claim|claimed|quote|words?)\b",
+    re.I,
+)
+_ANYONE = re.compile(r"\b(anyone|anybody|someone|somebody|everyone|people|they|we)\b", re.I)
+_PASSIVE = re.compile(
+    r"\b(?:was|were|been|got)(?: \w+)? (?:said|mentioned|discussed|proposed|raised|"
+    r"brought up|agreed)\b",
+    re.I,
+)
+# With a name nobody in the meeting has, only these count (not "tell us about Paris").
+_SAID_VERB = re.compile(
+    r"\b(say|said|mention|mentioned|propose|proposed|suggest|suggested|raise|raised|"
+    r"claim|claimed)\b",
+    re.I,
+)
+# Words that name no topic: "Ben's point", "her view".
+_NO_TOPIC = frozenset("point points view views take thoughts opinion idea ideas input".split())
+_TOPIC = re.compile(r"\b(?:about|on|regarding|concerning|re|of)\s+(?P<topic>.+)$", re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
 @dataclass
@@ -111,8 +138,70 @@ def _quote(segments: list[Segment]) -> str:
     return " ".join(f'{s.speaker} said: "{s.text}"' for s in segments)
 
 
+def about_the_meeting(store: TranscriptStore, question: str) -> tuple[str | None, str | None]:
+    """For a request ``classify`` could not place: (speaker, topic) when it is about what a
+    participant (or anyone) said, else (None, None). Speaker "" means anyone.
+
+    A participant's name in the question (tolerant of STT spellings, the transcript's own
+    speakers only) or a verb of speech with "anyone"/"we" makes it a transcript question,
+    so a misheard word cannot send it to a model that would invent the answer.
+    """
+    q = _clean(" ".join(question.split()))
+    topic_match = _TOPIC.search(q)
+    topic = _clean(topic_match.group("topic")) if topic_match else None
+    speakers = store.speakers()
+    for word in _WORD.findall(q):
+        if len(word) < 3 or word.lower() in _NOT_NAMES:
+            continue
+        exact = [p for p in speakers if word.lower() in (p.lower(), p.lower().split()[0])]
+        # Spelling-tolerant only for a capitalised word: STT capitalises names, and
+        # lower-case words ("been", "and") fuzzily match short names.
+        names = exact or (match_speaker(word, speakers) if word[0].isupper() else [])
+        if names:
+            return names[0], _topic_without(topic, word)
+    if _SAID_VERB.search(q):
+        # A name nobody in the meeting has ("what did Maria say" when no Maria spoke):
+        # still a transcript question, answered with "I haven't heard anyone called ...".
+        words = _WORD.findall(q)
+        for word in words[1:]:
+            if word[0].isupper() and word.lower() not in _NOT_NAMES and len(word) >= 3:
+                return word, _topic_without(topic, word)
+    if (_SPEECH_VERB.search(q) and _ANYONE.search(q)) or _PASSIVE.search(q):
+        if topic is None:  # "did anyone bring up the launch date": the rest is the topic
+            rest = _ANYONE.sub(" ", _PASSIVE.sub(" ", _SPEECH_VERB.sub(" ", q)))
+            topic = _clean(" ".join(rest.split())) or None
+        return "", topic
+    return None, None
+
+
+def _topic_without(topic: str | None, name: str) -> str | None:
+    """The topic minus the speaker's name and words that name no topic ("Ben's point")."""
+    if not topic:
+        return None
+    words = [
+        w
+        for w in topic.split()
+        if w.lower().removesuffix("'s") not in (name.lower(), *_NO_TOPIC)
+        and w.lower() not in ("his", "her", "their", "the", "a")
+    ]
+    return " ".join(words) or None
+
+
+# Words that fuzzy-match short names ("Ana" ~ "and") but never name anyone.
+_NOT_NAMES = frozenset(
+    """the and what who how why when where which did does was were has have had say said
+    about with from that this then than there their they them you your our are for can
+    could would will should please tell give anything something nothing everyone anyone
+    meeting parley been being just also only""".split()
+)
+
+
 def answer_question(store: TranscriptStore, question: str) -> Answer:
     kind, speaker, topic = classify(question)
+    if kind == "general":
+        who, about = about_the_meeting(store, question)
+        if who is not None:
+            kind, speaker, topic = "said", who, about
     if kind == "said":
         return _answer_said(store, speaker or "", topic)
     if kind == "decisions":
@@ -132,6 +221,12 @@ def answer_question(store: TranscriptStore, question: str) -> Answer:
 
 
 def _answer_said(store: TranscriptStore, speaker: str, topic: str | None) -> Answer:
+    if not speaker:  # anyone
+        segments, _ = find_said(store, None, topic)
+        about = f" about {topic}" if topic else ""
+        if not segments or not topic:
+            return Answer("said", False, f"I didn't hear anyone say anything{about}.")
+        return Answer("said", True, _quote(segments[-MAX_EXCERPTS:]), segments[-MAX_EXCERPTS:])
     segments, names = find_said(store, speaker, topic)
     if not names:
         return Answer("said", False, f"I haven't heard anyone called {speaker} in this meeting.")

@@ -558,6 +558,10 @@ def start_cluster(
                 "PARLEY_TRUST_FORWARDED_FOR": "true",
                 "PARLEY_API_KEYS": management_key,
                 "PARLEY_LOG_FORMAT": "json",
+                # Meeting BaaS bots dial the proxy, so a reconnect may reach either backend.
+                "PARLEY_PUBLIC_URL": proxy.backend_url,
+                # Rate-limit buckets shared by both backends, as in deploy/ (LiveKit uses db 0).
+                "PARLEY_REDIS_URL": f"redis://127.0.0.1:{redis.port}/1",
                 **(backend_env or {}),
             }
             backend = ClusterBackend(f"backend-{i}", port, env, log_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+import uuid
 from collections import Counter
 
 import asyncpg
@@ -18,9 +19,11 @@ from livekit import api
 from livekit.protocol.models import ParticipantInfo
 
 from parley_common.testing.cluster import Cluster, ClusterWorker, LiveKitNode
+from parley_common.testing.devstack import free_port
 from parley_common.testing.room_probe import RoomProbe, fetch_token
 from parley_common.testing.speaking_probe import SpeakingProbe
 from tests.backend.conftest import sign_webhook, webhook_body
+from tests.backend.meetings.conftest import rms
 from tests.cluster.conftest import (
     converse,
     dispatch_agent,
@@ -31,17 +34,37 @@ from tests.cluster.conftest import (
     wait_quiet,
     wait_warm,
 )
+from tests.fakes.meeting_baas import FakeBot, FakeMeetingBaas
+from tests.fakes.speech import speech_pcm
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.integration]
 
 FULL_WORKER = 2  # index of the worker whose load threshold is always exceeded
+# A worker under its own agent name with a short drain: only the goodbye test sends it jobs.
+GOODBYE_WORKER, GOODBYE_AGENT, DRAIN_S, GOODBYE_WINDOW_S = 3, "parley-drain", 30, 20
+# The fake Meeting BaaS listens here once the meeting test starts it; the backends are
+# configured with it from the start, like a deployment with its provider URL.
+MEETING_BAAS_PORT, MEETING_BAAS_KEY = free_port(), "cluster-baas-key"
 CLUSTER_OPTIONS = {
-    "workers": 3,
-    # A threshold any CPU use exceeds: that worker reports itself full (WS_FULL).
-    "per_worker_env": {FULL_WORKER: {"PARLEY_AGENT_LOAD_THRESHOLD": "0.000001"}},
-    # The token bucket is per client; this module is one client asking often.
-    "backend_env": {"PARLEY_TOKEN_RATE_BURST": "500", "PARLEY_TOKEN_RATE_PER_MINUTE": "6000"},
+    "workers": 4,
+    "per_worker_env": {
+        # A threshold any CPU use exceeds: that worker reports itself full (WS_FULL).
+        FULL_WORKER: {"PARLEY_AGENT_LOAD_THRESHOLD": "0.000001"},
+        GOODBYE_WORKER: {
+            "PARLEY_AGENT_NAME": GOODBYE_AGENT,
+            "PARLEY_AGENT_DRAIN_TIMEOUT": str(DRAIN_S),
+            "PARLEY_AGENT_GOODBYE_WINDOW": str(GOODBYE_WINDOW_S),
+        },
+    },
+    # The token bucket is per client; this module is one client asking often (20 tokens in
+    # a row at most), and the shared-limit test needs a refill slow enough to count.
+    "backend_env": {
+        "PARLEY_TOKEN_RATE_BURST": "40",
+        "PARLEY_TOKEN_RATE_PER_MINUTE": "120",
+        "MEETING_BAAS_API_KEY": MEETING_BAAS_KEY,
+        "MEETING_BAAS_BASE_URL": f"http://127.0.0.1:{MEETING_BAAS_PORT}",
+    },
 }
 
 
@@ -213,6 +236,53 @@ async def test_sigterm_drains_the_worker(cluster: Cluster, lkapi: api.LiveKitAPI
     worker.start()
 
 
+async def test_sigterm_with_a_user_who_stays_ends_with_a_spoken_goodbye(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    """The user never leaves: near the drain deadline the agent says goodbye and ends the
+    job (recorded as a success), and the worker exits 0 before the deadline."""
+    worker = cluster.workers[GOODBYE_WORKER]
+    assert worker.process is not None
+    await wait_warm(cluster)
+    room = room_name("goodbye")
+    await lkapi.room.create_room(api.CreateRoomRequest(name=room, empty_timeout=60))
+    await lkapi.agent_dispatch.create_dispatch(
+        api.CreateAgentDispatchRequest(agent_name=GOODBYE_AGENT, room=room)
+    )
+    job = await wait_job(lkapi, room, 30)
+    assert job.worker_id == worker.worker_id
+    probe = SpeakingProbe()
+    try:
+        await probe.connect(cluster.livekit_url, mint_token(cluster, room, "stayer"))
+        await wait_greeted(probe, 30)
+        worker.signal(signal.SIGTERM)
+        termed = time.monotonic()
+
+        def goodbye_said() -> bool:
+            return any("have to go now" in t["text"].lower() for t in probe.transcriptions)
+
+        await wait_until(goodbye_said, DRAIN_S, "the spoken goodbye")
+        said_s = time.monotonic() - termed
+        # Not before its time: the conversation had the drain period minus the window.
+        assert said_s >= DRAIN_S - GOODBYE_WINDOW_S - 0.5, said_s
+        voiced = probe.agent_voice_after(termed + DRAIN_S - GOODBYE_WINDOW_S - 0.5)
+        assert voiced is not None, "the goodbye was written but not spoken"
+        code = await asyncio.to_thread(worker.process.proc.wait, DRAIN_S)
+        exited_s = time.monotonic() - termed
+    finally:
+        await probe.close()
+    await wait_until(lambda: _job_ended(cluster, job.job_id), 30, f"LiveKit ending {job.job_id}")
+    record = _job_ended(cluster, job.job_id) or ""
+    print(
+        f"\n{worker.name} SIGTERMed with its user staying: goodbye {said_s:.1f} s after "
+        f"SIGTERM (window {GOODBYE_WINDOW_S} s of {DRAIN_S} s), exited {code} after "
+        f"{exited_s:.1f} s"
+    )
+    assert code == 0
+    assert exited_s < DRAIN_S, "the worker waited out its whole drain: the job did not end"
+    assert '"status": "JS_SUCCESS"' in record, record
+
+
 async def test_kill9_of_the_serving_worker_an_agent_returns_with_the_conversation(
     cluster: Cluster, lkapi: api.LiveKitAPI
 ) -> None:
@@ -305,6 +375,29 @@ async def test_a_webhook_delivered_to_both_backends_is_stored_once(
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     assert sorted(a.json()["status"] for a in answers) == ["duplicate", "stored"]
     assert await _stored_events(db, room, "room_started") == 1
+
+
+async def test_rate_limits_hold_across_both_backends(cluster: Cluster) -> None:
+    """One client's token bucket lives in Redis: asking each backend in turn gets no more
+    than one bucket's worth. Per-process buckets would answer every request (40 each)."""
+    burst, per_second = 40, 120 / 60
+    # A client of its own, as the proxy would name it (the backends trust the last hop).
+    client = {"x-forwarded-for": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    codes: dict[str, Counter[int]] = {b.name: Counter() for b in cluster.backends}
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=10) as http:
+        for i in range(2 * burst):
+            backend = cluster.backends[i % 2]
+            answer = await http.post(f"{backend.url}/api/token", json={}, headers=client)
+            codes[backend.name][answer.status_code] += 1
+            if answer.status_code == 429:
+                assert int(answer.headers["retry-after"]) >= 1
+    elapsed = time.monotonic() - started
+    granted = sum(c[200] for c in codes.values())
+    print(f"\nshared limit: {granted}/{2 * burst} granted in {elapsed:.1f} s; {dict(codes)}")
+    assert all(set(c) <= {200, 429} for c in codes.values()), codes
+    assert granted <= burst + per_second * elapsed + 1, (granted, elapsed)
+    assert all(c[429] for c in codes.values()), f"each backend must refuse some: {codes}"
 
 
 @pytest.mark.parametrize("victim", [0, 1], ids=["backend-1-down", "backend-2-down"])
@@ -446,3 +539,95 @@ async def test_a_lost_livekit_node_new_rooms_go_to_the_survivor_and_a_participan
             lost.start(cluster.binary)
         else:
             lost.host.heal()
+
+
+def _bot_heard_voice(bot: FakeBot, since: float) -> bool:
+    return any(c.at >= since and rms(c.pcm) >= 300 for c in bot.received)
+
+
+async def test_a_meeting_bridge_whose_backend_dies_is_resumed_by_the_other(
+    cluster: Cluster, lkapi: api.LiveKitAPI
+) -> None:
+    """The bot's socket goes through the proxy; when the backend serving it dies, the bot
+    reconnects (with backoff, as Meeting BaaS bots do), reaches the other backend, and the
+    meeting carries on in the same room, both ways, without being ended."""
+    await wait_warm(cluster)
+    fake = FakeMeetingBaas(api_key=MEETING_BAAS_KEY, join_step_s=0.2, reconnect_delay=0.5)
+    fake.port = MEETING_BAAS_PORT
+    await fake.start()
+    headers = cluster.management_headers
+    down: int | None = None
+    try:
+        async with httpx.AsyncClient(base_url=cluster.backend_url, timeout=30) as http:
+            created = await http.post(
+                "/api/meetings",
+                json={"meeting_url": "https://zoom.us/j/1234567890", "bot_name": "Parley"},
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+            meeting = created.json()
+            mid, room = meeting["id"], meeting["room_name"]
+            bot = fake.bot(meeting["bot_id"])
+            await bot.wait_connected(timeout=30)
+            joined = time.monotonic()
+            await wait_until(lambda: _bot_heard_voice(bot, joined), 60, "the agent's greeting")
+
+            # Kill the backend holding the bot's socket (the proxy chose it: try each).
+            for i, backend in enumerate(cluster.backends):
+                backend.kill()
+                killed = time.monotonic()
+                try:
+                    await wait_until(lambda: bot.connections >= 2, 5, "the bot reconnecting")
+                except AssertionError:
+                    backend.start()  # not this one
+                    continue
+                down = i
+                break
+            assert down is not None, "no backend's death dropped the bot's socket"
+            await bot.wait_connected(timeout=30)
+            resumed_s = time.monotonic() - killed
+
+            async def bridge_in_room() -> bool:
+                listing = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+                names = {p.identity for p in listing.participants}
+                kinds = {p.kind for p in listing.participants}
+                return f"meeting-{mid}" in names and ParticipantInfo.Kind.AGENT in kinds
+
+            await wait_until(bridge_in_room, 30, "the bridge and the agent in the room")
+            status = (await http.get(f"/api/meetings/{mid}", headers=headers)).json()
+            assert status["status"] == "in_call", status["status"]
+
+            # Both ways again: the meeting's question reaches the agent, its answer the bot.
+            question = "Parley, what is the capital of France?"
+            cluster.stub.set_transcript(question)
+            bot.send_speakers([{"name": "Ada", "id": 1, "timestamp": 1.0, "isSpeaking": True}])
+            bot.say(speech_pcm(question, 16000))
+            await bot.wait_spoken(timeout=30)
+            bot.send_speakers([{"name": "Ada", "id": 1, "timestamp": 4.0, "isSpeaking": False}])
+            spoken = time.monotonic()
+            await wait_until(lambda: _bot_heard_voice(bot, spoken), 60, "the agent's answer")
+            answer_s = time.monotonic() - spoken
+
+            # ...and it was the answer to that question (the stub LLM quotes what it heard),
+            # written to the meeting's transcript by the resumed bridge.
+            async def answered() -> bool:
+                got = await http.get(f"/api/meetings/{mid}/transcript", headers=headers)
+                return any(
+                    t["role"] == "agent" and "capital of france" in t["text"].lower()
+                    for t in got.json()["turns"]
+                )
+
+            await wait_until(answered, 30, "the agent's answer in the meeting transcript")
+            kinds = [e["kind"] for e in status["timeline"]]
+            assert "meeting.ended" not in kinds and "room.ended" not in kinds, kinds
+            print(
+                f"\n{cluster.backends[down].name} killed under a live meeting: bot back on "
+                f"the other backend {resumed_s:.1f} s later; answer heard {answer_s:.1f} s "
+                f"after the question"
+            )
+            ended = await http.delete(f"/api/meetings/{mid}", headers=headers)
+            assert ended.status_code == 200, ended.text
+    finally:
+        await fake.stop()
+        if down is not None:
+            cluster.backends[down].start()

@@ -528,9 +528,10 @@ class FakeMeetingBaas:
         )
 
     async def start(self) -> FakeMeetingBaas:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        if not self.port:  # a port chosen in advance: a backend configured before we start
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )

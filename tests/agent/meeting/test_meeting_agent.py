@@ -135,7 +135,7 @@ async def test_decisions_and_follow_up_after_the_name_alone(meeting) -> None:
 
 async def test_general_request_can_use_the_transcript_tool(meeting) -> None:
     session, _, fake = meeting
-    result = await session.run(user_input="Parley, remind me of Ben's point")
+    result = await session.run(user_input="Parley, remind me of the marketing point")
     result.expect.next_event().is_function_call(
         name="meeting_transcript", arguments={"question": "what did Ben say"}
     )
@@ -173,6 +173,33 @@ async def test_extractive_answers_quote_the_transcript_without_the_model() -> No
         result = await session.run(user_input="Parley, tell us a joke")
         assert result.expect.next_event().is_message(role="assistant").event().item.text_content
         assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "must", "never"),
+    [
+        # One misheard word ("didn't" for "did"), a name nobody has, a paraphrase, a
+        # misspelt name: all stay on the transcript; the model that would invent is not asked.
+        ("Parley, what didn't Maria say?", "Maria", "march"),
+        ("Parley, anything from Anna on the budget?", "Ana Souza said", "march"),
+        ("Parley, did anyone bring up the campaign?", "Ben Carter said", "march"),
+        ("Parley, was anything said about the office move?", "didn't hear", "march"),
+    ],
+)
+async def test_misheard_and_paraphrased_questions_never_reach_an_inventing_model(
+    question: str, must: str, never: str
+) -> None:
+    agent = MeetingAgent(AgentConfig(mode="meeting"), answers="extractive")
+    fake = RuleLLM(default="She said the budget is 50,000 and the date is March 3.")
+    async with AgentSession(llm=fake) as session:
+        await session.start(agent)
+        for speaker, text in MEETING:
+            agent.copilot.speakers.update(speaker, True)
+            await session.run(user_input=text)
+        result = await session.run(user_input=question)
+        msg = result.expect.next_event().is_message(role="assistant").event().item.text_content
+        assert must.lower() in (msg or "").lower() and never not in (msg or "").lower(), msg
+        assert fake.requests == []
 
 
 @pytest.mark.parametrize("embedded", [True, False])

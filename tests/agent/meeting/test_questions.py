@@ -108,3 +108,41 @@ def test_agent_lines_are_not_evidence() -> None:
     s = TranscriptStore()
     s.add("Parley", "We decided to cap marketing.", role="agent")
     assert not answer_question(s, "what was decided").found
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        # Misheard or unusual wording that the patterns above do not parse.
+        ("what didn't Maria say", "Maria"),
+        ("anything from Ana on the budget", "Ana Souza"),
+        ("Ben's view on marketing?", "Ben Carter"),
+        ("and chloe, what was her point", "Chloe Diaz"),
+        ("Clo√© said what about the launch", "Chloe Diaz"),
+    ],
+)
+def test_a_question_naming_a_participant_stays_on_the_transcript(
+    store: TranscriptStore, question: str, speaker: str
+) -> None:
+    answer = answer_question(store, question)
+    assert answer.kind == "said", answer
+    if speaker == "Maria":  # nobody by that name spoke: said so, not invented
+        assert not answer.found and "Maria" in answer.text
+    else:
+        assert answer.found and {s.speaker for s in answer.excerpts} == {speaker}
+
+
+def test_anyone_questions_are_answered_from_the_transcript(store: TranscriptStore) -> None:
+    found = answer_question(store, "did anyone bring up the launch date")
+    assert found.found and all("launch" in s.text.lower() for s in found.excerpts)
+    missing = answer_question(store, "was anything said about the office move")
+    assert missing.kind == "said" and not missing.found
+    assert "didn't hear" in missing.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what is the capital of France", "tell us about the weather in Paris", "how are you"],
+)
+def test_general_questions_stay_general(store: TranscriptStore, question: str) -> None:
+    assert answer_question(store, question).kind == "general"
