@@ -71,9 +71,11 @@ def room_allowances(
             logger.warning("room asks for MCP server %r, which is not configured", name, extra=ids)
             continue
         if not tool:
-            wanted[name] = None
-        elif name not in wanted or wanted[name] is not None:
-            wanted.setdefault(name, set()).add(tool)  # type: ignore[union-attr]
+            wanted[name] = None  # the whole server; it wins over single tools of it
+            continue
+        tools = wanted.setdefault(name, set())
+        if tools is not None:
+            tools.add(tool)
     return [McpAllowance(by_name[name], wanted[name]) for name in by_name if name in wanted]
 
 
