@@ -141,12 +141,16 @@ class RoomMcpToolset(MCPToolset):
         self._allowance = allowance
         self._names = names
         self._ids = ids
+        self._ready = False
+        self._own: set[str] = set()  # the names this toolset offers (a reload keeps them)
         self._server = mcp_server(
             config, call_timeout_s=self.call_timeout_s, connect_timeout_s=connect_timeout_s
         )
         super().__init__(id=f"mcp_{config.name}", mcp_server=self._server)
 
     async def setup(self, *, reload: bool = False) -> Self:
+        if self._ready and not reload:
+            return self  # set up already (its tools are wrapped and counted once)
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 await super().setup(reload=reload)
@@ -173,7 +177,7 @@ class RoomMcpToolset(MCPToolset):
             name = tool.info.name
             if self._allowance.tools is not None and name not in self._allowance.tools:
                 continue
-            if name in self._names.taken:
+            if name in self._names.taken and name not in self._own:
                 logger.warning(
                     "MCP tool %s of %s left out: the name is already taken",
                     name,
@@ -182,8 +186,10 @@ class RoomMcpToolset(MCPToolset):
                 )
                 continue
             self._names.taken.add(name)
+            self._own.add(name)
             offered.append(self._guarded(tool))
         self._tools = offered
+        self._ready = True
         logger.info(
             "MCP server %s: %d tool(s) offered",
             self.config.describe(),

@@ -229,10 +229,20 @@ async def test_tool_names_already_taken_are_left_out() -> None:
         )
         await toolset.setup()
         try:
-            names = {
-                tool.info.name for tool in toolset.tools if isinstance(tool, llm.RawFunctionTool)
-            }
-            assert names == {"check_stock", "slow_report"}
+
+            def names() -> list[str]:
+                return sorted(
+                    t.info.name for t in toolset.tools if isinstance(t, llm.RawFunctionTool)
+                )
+
+            assert names() == ["check_stock", "slow_report"]
+            # Set up again (a new agent activity) or reloaded: the same tools, not lost as
+            # "taken" by themselves.
+            same = list(toolset.tools)
+            await toolset.setup()
+            assert list(toolset.tools) == same
+            await toolset.setup(reload=True)
+            assert names() == ["check_stock", "slow_report"]
         finally:
             await toolset.aclose()
 
