@@ -25,7 +25,10 @@ from tests.waiting import wait_until
 REPO = Path(__file__).resolve().parents[2]
 IDS = {"room": "room-mcp", "job_id": "job-mcp"}
 STDIO_SHOP = McpServerConfig(
-    name="shop", command=[sys.executable, "-m", "tests.fakes.mcp_server"], cwd=str(REPO)
+    name="shop",
+    command=[sys.executable, "-m", "tests.fakes.mcp_server"],
+    cwd=str(REPO),
+    env={"SHOP_NAME": "the Teapot Emporium"},
 )
 FAILED = "Sorry, the shop service failed, so I can't answer that just now."
 TOO_SLOW = "Sorry, the shop service is taking too long to answer."
@@ -40,6 +43,7 @@ def module_stub() -> Iterator[OpenAIStub]:
         ToolRule("order", "lookup_order", {"order_id": "A-1001"}),
         ToolRule("stock", "check_stock", {"item": "teapot"}),
         ToolRule("report", "slow_report", {}),
+        ToolRule("which shop", "shop_name", {}),
     ]
     try:
         yield stub
@@ -100,7 +104,7 @@ async def test_stdio_tools_answer_fail_and_time_out_honestly(stub: OpenAIStub) -
         # the server's text in the next request.
         first, second = requests
         tools = _offered(first)
-        assert set(tools) == {"lookup_order", "check_stock", "slow_report"}
+        assert set(tools) == {"lookup_order", "shop_name", "check_stock", "slow_report"}
         assert tools["lookup_order"]["parameters"]["properties"]["order_id"]["type"] == "string"
         assert "order" in tools["lookup_order"]["description"]
         assert second["messages"][-1] == {
@@ -108,6 +112,12 @@ async def test_stdio_tools_answer_fail_and_time_out_honestly(stub: OpenAIStub) -
             "tool_call_id": second["messages"][-2]["tool_calls"][0]["id"],
             "content": ORDERS["A-1001"],
         }
+
+        # The operator's env for the server reached it.
+        result, _ = await talk.ask("which shop is this?")
+        result.expect.next_event().is_function_call(name="shop_name")
+        result.expect.next_event().is_function_call_output(output="This is the Teapot Emporium.")
+        assert _said(result) == "Here is what I found: This is the Teapot Emporium."
 
         result, requests = await talk.ask("is the teapot in stock?")
         result.expect.next_event().is_function_call(name="check_stock")
@@ -235,14 +245,14 @@ async def test_tool_names_already_taken_are_left_out() -> None:
                     t.info.name for t in toolset.tools if isinstance(t, llm.RawFunctionTool)
                 )
 
-            assert names() == ["check_stock", "slow_report"]
+            assert names() == ["check_stock", "shop_name", "slow_report"]
             # Set up again (a new agent activity) or reloaded: the same tools, not lost as
             # "taken" by themselves.
             same = list(toolset.tools)
             await toolset.setup()
             assert list(toolset.tools) == same
             await toolset.setup(reload=True)
-            assert names() == ["check_stock", "slow_report"]
+            assert names() == ["check_stock", "shop_name", "slow_report"]
         finally:
             await toolset.aclose()
 

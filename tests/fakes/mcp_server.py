@@ -8,7 +8,8 @@ worker's client meets the real protocol over both standard transports:
 - streamable HTTP: ``serve_http()`` in the test's own event loop, on a free loopback port,
   at ``/mcp``, refusing requests without ``Authorization: Bearer <token>`` when one is set.
 
-Tools: ``lookup_order(order_id)`` answers from a fixed table, ``check_stock`` fails (an
+Tools: ``lookup_order(order_id)`` answers from a fixed table, ``shop_name`` reads
+``SHOP_NAME`` from its environment, ``check_stock`` fails (an
 ``is_error`` result), ``slow_report`` sleeps far past any tool timeout.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -48,6 +50,13 @@ def build_server(calls: Calls | None = None) -> MCPServer:
         """Look up a shop order by its id (like A-1001) and say its status."""
         calls.made.append(("lookup_order", {"order_id": order_id}))
         return ORDERS.get(order_id.strip().upper(), f"There is no order {order_id}.")
+
+    @server.tool()
+    def shop_name() -> str:
+        """Say which shop this is."""
+        calls.made.append(("shop_name", {}))
+        # From the environment the client started this server with (stdio ``env``).
+        return f"This is {os.environ.get('SHOP_NAME', 'an unnamed shop')}."
 
     @server.tool()
     def check_stock(item: str) -> str:
