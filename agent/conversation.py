@@ -6,11 +6,20 @@ the worker's entrypoint picks the class by ``config.mode`` and passes each what 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from typing import Any
 
-from livekit.agents import Agent, UserInputTranscribedEvent, llm
+from livekit.agents import (
+    Agent,
+    ConversationItemAddedEvent,
+    FlushSentinel,
+    ModelSettings,
+    UserInputTranscribedEvent,
+    llm,
+)
 
+from parley_agent.closing_words import ACKNOWLEDGE, closing_kind
+from parley_agent.tools.end_conversation import GOODBYE
 from parley_common.agent_config import AgentConfig
 
 # A session summary for the history: its text and structured extras (``SummaryIn``).
@@ -99,6 +108,7 @@ class ConversationAgent(Agent):
 
     async def on_enter(self) -> None:
         self.session.on("user_input_transcribed", self._on_transcribed)
+        self.session.on("conversation_item_added", self._end_after_goodbye)
         greeting = self.config.default_greeting()
         if (
             self.session.tts is None
@@ -112,6 +122,44 @@ class ConversationAgent(Agent):
 
     async def on_exit(self) -> None:
         self.session.off("user_input_transcribed", self._on_transcribed)
+        self.session.off("conversation_item_added", self._end_after_goodbye)
+
+    # A clear goodbye or "stop, that's enough" (spoken or typed) gets its fixed answer, not
+    # a model's (parley_agent.closing_words). Same override typing as MeetingAgent.llm_node.
+    async def llm_node(  # type: ignore[override]
+        self,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        model_settings: ModelSettings,
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel] | str | None:
+        kind = self._closing_kind(chat_ctx)
+        if kind == "stop":
+            return ACKNOWLEDGE
+        if kind == "goodbye":
+            return GOODBYE
+        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+
+    def _closing_kind(self, chat_ctx: llm.ChatContext) -> str | None:
+        last = chat_ctx.items[-1] if chat_ctx.items else None
+        if not (isinstance(last, llm.ChatMessage) and last.role == "user"):
+            return None
+        kind = closing_kind(last.text_content or "")
+        if kind == "goodbye" and "end_conversation" not in self.config.tools:
+            return None  # the room did not let the agent hang up: an ordinary turn
+        return kind
+
+    def _end_after_goodbye(self, event: ConversationItemAddedEvent) -> None:
+        """The fixed goodbye was heard to its end: close the session (the worker then ends
+        the job as a success). Interrupted, it was not a goodbye after all."""
+        item = event.item
+        if (
+            isinstance(item, llm.ChatMessage)
+            and item.role == "assistant"
+            and not item.interrupted
+            and item.text_content == GOODBYE
+            and "end_conversation" in self.config.tools
+        ):
+            self.session.shutdown(drain=True)
 
     def _on_transcribed(self, event: UserInputTranscribedEvent) -> None:
         if event.is_final and event.language:

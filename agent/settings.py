@@ -143,6 +143,11 @@ class AgentSettings(BaseSettings):
     meeting_answers: Literal["auto", "model", "extractive"] = Field(
         default="auto", alias="PARLEY_MEETING_ANSWERS"
     )
+    # A meeting chat message addressed to the agent is answered in the chat ("chat") or
+    # aloud ("voice"); disabled chat always falls back to speech.
+    meeting_chat_replies: Literal["chat", "voice"] = Field(
+        default="chat", alias="PARLEY_MEETING_CHAT_REPLIES"
+    )
 
     # --- MCP servers (agent/tools/mcp_servers.py, docs/mcp.md) ----------------------------
     # JSON list of {"name", "command": [...], "env"} (stdio) or {"name", "url", "headers"}

@@ -43,7 +43,8 @@ from parley_agent.history import attach_history
 from parley_agent.http_clients import async_http_client, warm_tls
 from parley_agent.job_status import end_job, track_close
 from parley_agent.latency import TurnLatencyTracker
-from parley_agent.meeting.agent import MeetingAgent, meeting_link
+from parley_agent.meeting.agent import MeetingAgent, meeting_link, meeting_rules
+from parley_agent.meeting.chat import ChatBackend
 from parley_agent.meeting.runtime import MeetingRuntime
 from parley_agent.providers.downloads import fetch_local_models
 from parley_agent.providers.factory import (
@@ -231,6 +232,11 @@ async def entrypoint(ctx: JobContext) -> None:
         settings, tool_http, ctx.room.name, transcript=meeting.store if meeting else None
     )
     tools: list[llm.Tool | llm.Toolset] = [*build_tools(config, env)]
+    if meeting is not None:
+        backend = ChatBackend(tool_http, settings.backend_url, settings.agent_token, ctx.room.name)
+        meeting.enable_chat(
+            backend, settings.meeting_chat_replies, meeting_rules(config.agent_display_name)
+        )
     # The operator's MCP servers this room's config allows (none by default); the agent
     # connects them when it starts, and one that cannot connect is logged and left out.
     tools += build_mcp_toolsets(

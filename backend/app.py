@@ -81,6 +81,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(agent_api.router)
     app.include_router(meetings_routes.router)
+    app.include_router(meetings_routes.agent_chat_router)
     # Last: the static mount at "/" must not shadow the API routes.
     mount_web(app, settings.web_dist)
     return app

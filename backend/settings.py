@@ -104,6 +104,9 @@ class BackendSettings(BaseSettings):
     # "16000" that comes from the environment.
     meeting_audio_frequency: int = Field(default=16000, alias="MEETING_BAAS_AUDIO_FREQUENCY")
     meeting_bot_name: str = Field(default="Parley", min_length=1, alias="MEETING_BOT_NAME")
+    # When the operator ends a meeting, the agent first posts its summary (decisions, owned
+    # action items) to the meeting chat; it is stored at job end either way.
+    meeting_chat_summary: bool = Field(default=False, alias="MEETING_CHAT_SUMMARY")
     # Where Meeting BaaS reaches this backend (https://host); empty = the request's own URL.
     public_url: str = Field(default="", alias="PARLEY_PUBLIC_URL")
 

@@ -179,3 +179,59 @@ def bridge_identity(meeting_id: str) -> str:
 
 def is_bridge_identity(identity: str) -> bool:
     return identity.startswith(BRIDGE_IDENTITY_PREFIX)
+
+
+# --------------------------------------------------------------------------- meeting chat
+# Chat messages from the meeting, as the backend relays them into the room for the agent:
+# reliable data packets on this topic, one ``MeetingChatMessage`` JSON object each.
+CHAT_TOPIC = "parley.chat"
+# The agent writes to the meeting chat through the backend (never Meeting BaaS itself):
+# ``POST /api/agent/meeting-chat`` with a ``MeetingChatPost``, answered ``MeetingChatReply``.
+MEETING_CHAT_ROUTE = "/meeting-chat"
+MEETING_CHAT_PATH = AGENT_API_PREFIX + MEETING_CHAT_ROUTE
+# One meeting chat message holds at most this many characters (Meeting BaaS's limit);
+# longer text is split at sentence boundaries by the backend.
+MAX_CHAT_MESSAGE_CHARS = 500
+MAX_CHAT_POST_CHARS = 20_000
+
+ChatOutcome = Literal["sent", "chat_disabled", "not_in_call", "failed"]
+
+
+class MeetingChatMessage(BaseModel):
+    """One message someone wrote in the meeting chat."""
+
+    id: str = Field(max_length=200)
+    sender: str = Field(min_length=1, max_length=255)
+    text: str = Field(min_length=1, max_length=MAX_CHAT_POST_CHARS)
+    at: datetime | None = None
+
+
+class MeetingChatPost(_Post):
+    """The agent's text for the meeting chat, idempotent by ``message_id``: a retry sends
+    only the parts not yet delivered."""
+
+    message_id: str = Field(pattern=ID_KEY_PATTERN, max_length=200)
+    room_name: RoomName
+    text: str = Field(min_length=1, max_length=MAX_CHAT_POST_CHARS)
+    purpose: Literal["answer", "summary"] = "answer"
+
+
+class MeetingChatReply(BaseModel):
+    """What happened: ``sent`` (every part delivered), ``chat_disabled`` (the host turned
+    chat off: say it aloud instead), ``not_in_call`` or ``failed`` (after retries)."""
+
+    status: ChatOutcome
+    parts: int = Field(ge=0)
+    sent: int = Field(ge=0)
+
+
+# The ``parley.wrap_up`` RPC: before the bot leaves a meeting the operator ends (with
+# MEETING_CHAT_SUMMARY on), the backend asks the agent to post its summary to the meeting
+# chat; the agent answers a ``WrapUpReply`` once it was posted (or could not be).
+WRAP_UP_METHOD = "parley.wrap_up"
+WRAP_UP_TIMEOUT_S = 20.0
+
+
+class WrapUpReply(BaseModel):
+    ok: bool
+    status: ChatOutcome | None = None  # None: nothing to post, or the agent has no chat

@@ -113,6 +113,7 @@ class MeetingAgent(ConversationAgent):
         # The small embedded model cannot write a usable summary; the transcript one is used.
         if isinstance(self.session.llm, llm.LLM) and not self.copilot.extractive:
             self._summary_llm = self.session.llm
+        self.runtime.summary_model = self._summary_llm
         self.session.on("conversation_item_added", self._on_item)
         self.session.on("user_state_changed", self._on_user_state)
         self.runtime.attach_session(self.session)

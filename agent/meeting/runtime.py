@@ -16,11 +16,18 @@ from livekit import rtc
 from livekit.agents import AgentSession, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent, UserStateChangedEvent
 
+from parley_agent.meeting.chat import ChatBackend, MeetingChat, ReplyChannel
 from parley_agent.meeting.console import ConsoleAsks, register_ask_rpc
 from parley_agent.meeting.copilot import MeetingCopilot
 from parley_agent.meeting.summary import MeetingSummary, build_summary, llm_summary
 from parley_agent.meeting.transcript import TranscriptStore
-from parley_common.wire import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC
+from parley_common.wire import (
+    CHAT_TOPIC,
+    SPEAKER_ATTRIBUTE,
+    SPEAKERS_TOPIC,
+    WRAP_UP_METHOD,
+    WrapUpReply,
+)
 
 logger = logging.getLogger("parley.meeting.runtime")
 
@@ -36,6 +43,34 @@ class MeetingRuntime:
         self.asks: ConsoleAsks | None = None
         self._speech_ended_at: float | None = None
         self._last_turn_at = 0.0
+        self.chat: MeetingChat | None = None
+        # The model that writes the summary (None: the transcript's); set by the agent.
+        self.summary_model: llm.LLM | None = None
+
+    def enable_chat(
+        self, backend: ChatBackend, replies: ReplyChannel, instructions: str
+    ) -> MeetingChat:
+        """Read the meeting chat and answer what is addressed to the agent (see ``chat``)."""
+
+        def model() -> llm.LLM | None:
+            found = self.session.llm if self.session is not None else None
+            return found if isinstance(found, llm.LLM) else None
+
+        self.chat = MeetingChat(
+            self.copilot,
+            backend,
+            self._speak_chat_answer,
+            replies=replies,
+            model=model,
+            instructions=instructions,
+        )
+        return self.chat
+
+    async def _speak_chat_answer(self, text: str) -> None:
+        if self.session is None:
+            logger.info("chat answer not spoken: no session yet")
+            return
+        await self._speak(text)
 
     @property
     def store(self) -> TranscriptStore:
@@ -110,10 +145,25 @@ class MeetingRuntime:
         room.on("participant_attributes_changed", self._on_attributes)
         if self.asks is not None:
             register_ask_rpc(room, self.asks)
+        room.local_participant.register_rpc_method(WRAP_UP_METHOD, self._wrap_up)
+
+    async def _wrap_up(self, _data: rtc.RpcInvocationData) -> str:
+        """The operator ends the meeting: post the summary to the chat before the bot leaves
+        (once per meeting: the key is the room's). The stored summary comes at job end."""
+        if self.chat is None or not self.store.speakers():
+            return WrapUpReply(ok=True).model_dump_json()
+        summary = await self.summarise(self.summary_model)
+        key = f"summary:{self.chat.backend.room_name}"
+        reply = await self.chat.post(summary.text(), key, purpose="summary")
+        status = reply.status if reply is not None else "failed"
+        logger.info("summary to the meeting chat: %s", status)
+        return WrapUpReply(ok=status == "sent", status=status).model_dump_json()
 
     def _on_data(self, packet: rtc.DataPacket) -> None:
         if packet.topic == SPEAKERS_TOPIC:
             self.copilot.speakers.update_from_payload(packet.data)
+        elif packet.topic == CHAT_TOPIC and self.chat is not None:
+            self.chat.on_packet(packet.data)
 
     def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
         name = changed.get(SPEAKER_ATTRIBUTE)
@@ -142,4 +192,6 @@ class MeetingRuntime:
         """Stop the ask queue and build the summary (never raises for the model)."""
         if self.asks is not None:
             await self.asks.aclose()
+        if self.chat is not None:
+            await self.chat.aclose()
         return await self.summarise(model)

@@ -199,3 +199,13 @@ class MeetingBaasClient:
         result = await self._request("GET", f"/v2/bots/{bot_id}", idempotent=True)
         data = result.get("data")
         return data if isinstance(data, dict) else {}
+
+    async def send_chat_message(self, bot_id: str, message: str) -> None:
+        """Post ``message`` (1-500 characters) to the meeting chat. Not retried here beyond
+        what provably never reached them: the chat sender decides what is safe to resend."""
+        await self._request(
+            "POST",
+            f"/v2/bots/{bot_id}/send-chat-message",
+            json={"message": message},
+            idempotent=False,
+        )

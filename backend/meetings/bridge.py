@@ -35,7 +35,7 @@ from parley_backend.meetings.protocol import (
     MalformedFrame,
     parse_text_frame,
 )
-from parley_common.wire import SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC, bridge_identity
+from parley_common.wire import CHAT_TOPIC, SPEAKER_ATTRIBUTE, SPEAKERS_TOPIC, bridge_identity
 
 logger = logging.getLogger("parley.meetings.bridge")
 
@@ -145,6 +145,19 @@ class MeetingBridge:
     @property
     def room(self) -> rtc.Room | None:
         return self._room if self._room is not None and self._room.isconnected() else None
+
+    async def publish_chat(self, payload: str) -> bool:
+        """Relay one meeting chat message (a ``MeetingChatMessage`` as JSON) to the agent on
+        ``CHAT_TOPIC``; False when the bridge is not in the room (the message stays stored)."""
+        room = self.room
+        if room is None:
+            return False
+        try:
+            await room.local_participant.publish_data(payload, reliable=True, topic=CHAT_TOPIC)
+        except Exception as exc:  # the room went away meanwhile
+            self._log.warning("relaying a chat message failed: %s", exc)
+            return False
+        return True
 
     @property
     def active_speakers(self) -> list[str]:

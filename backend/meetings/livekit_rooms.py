@@ -12,7 +12,7 @@ import aiohttp
 from livekit import api, rtc
 
 from parley_common.agent_config import AgentConfig
-from parley_common.wire import ASK_METHOD, AskRequest
+from parley_common.wire import ASK_METHOD, WRAP_UP_METHOD, AskRequest
 
 logger = logging.getLogger("parley.meetings.livekit")
 
@@ -132,6 +132,24 @@ async def ask_agent(room: rtc.Room, question: str, timeout: float = 10.0) -> dic
         destination_identity=agent.identity,
         method=ASK_METHOD,
         payload=AskRequest(question=question).model_dump_json(),
+        response_timeout=timeout,
+    )
+    try:
+        reply = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        reply = {"raw": raw[:500]}
+    return reply if isinstance(reply, dict) else {"reply": reply}
+
+
+async def wrap_up_agent(room: rtc.Room, timeout: float) -> dict:
+    """Call ``parley.wrap_up`` on the agent in ``room`` (it posts its summary to the chat)."""
+    agent = find_agent(room)
+    if agent is None:
+        raise AgentNotPresent
+    raw = await room.local_participant.perform_rpc(
+        destination_identity=agent.identity,
+        method=WRAP_UP_METHOD,
+        payload="{}",
         response_timeout=timeout,
     )
     try:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from svix.webhooks import Webhook, WebhookVerificationError
 
 from parley_backend.access_policy import (
     MeetingBaasCaller,
+    agent_caller,
     management_caller,
 )
 from parley_backend.errors import ApiError
@@ -26,7 +28,14 @@ from parley_backend.meetings.platforms import MeetingUrlError, detect_platform
 from parley_backend.meetings.service import MeetingService
 from parley_backend.settings import BackendSettings
 from parley_common.agent_config import AgentConfig
-from parley_common.wire import MAX_QUESTION_CHARS
+from parley_common.wire import (
+    IDEMPOTENCY_HEADER,
+    MAX_CHAT_POST_CHARS,
+    MAX_QUESTION_CHARS,
+    MEETING_CHAT_PATH,
+    MeetingChatPost,
+    MeetingChatReply,
+)
 
 logger = logging.getLogger("parley.meetings.routes")
 
@@ -171,6 +180,69 @@ async def ask(meeting_id: MeetingId, body: AskBody, request: Request) -> dict[st
 )
 async def transcript(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
     return await _service(request).transcript(meeting_id)
+
+
+class ChatBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    message: str = Field(min_length=1, max_length=MAX_CHAT_POST_CHARS)
+
+
+_CHAT_ERRORS = {
+    "chat_disabled": (422, "chat_disabled", "the host has disabled chat in this meeting"),
+    "not_in_call": (409, "bot_not_in_call", "the bot is not in the call, it cannot chat"),
+    "failed": (502, "chat_send_failed", "Meeting BaaS could not deliver the message"),
+}
+
+
+@router.get(
+    "/api/meetings/{meeting_id}/chat",
+    dependencies=[Depends(management_caller)],
+    summary="The meeting chat, both ways (participants' messages and the bot's)",
+)
+async def chat_log(meeting_id: MeetingId, request: Request) -> dict[str, Any]:
+    return {"messages": await _service(request).chat_log(meeting_id)}
+
+
+@router.post(
+    "/api/meetings/{meeting_id}/chat",
+    dependencies=[Depends(management_caller)],
+    summary="Post to the meeting chat as the bot (split into 500-character messages)",
+)
+async def post_chat(meeting_id: MeetingId, body: ChatBody, request: Request) -> dict[str, Any]:
+    key = request.headers.get(IDEMPOTENCY_HEADER) or secrets.token_hex(8)
+    if not re.fullmatch(r"[A-Za-z0-9_.:@/-]{1,200}", key):
+        raise ApiError(422, "validation_error", f"{IDEMPOTENCY_HEADER} must be 1-200 id characters")
+    result = await _service(request).send_chat(meeting_id, body.message, f"console:{key}")
+    if result.status != "sent":
+        status, code, message = _CHAT_ERRORS[result.status]
+        details = {"parts": result.parts, "sent": result.sent, "meeting_baas": result.detail}
+        raise ApiError(status, code, message, details)
+    return {"ok": True, "parts": result.parts, "sent": result.sent}
+
+
+agent_chat_router = APIRouter(tags=["agent"], dependencies=[Depends(agent_caller)])
+
+
+@agent_chat_router.post(
+    MEETING_CHAT_PATH,
+    response_model=MeetingChatReply,
+    summary="The agent writes to its meeting's chat (idempotent by message_id)",
+)
+async def agent_chat(body: MeetingChatPost, request: Request) -> MeetingChatReply:
+    service = _service(request)
+    row = await store.get_meeting_by_room(service.engine, body.room_name)
+    if row is None:
+        raise ApiError(404, "not_found", f"room {body.room_name} is not a meeting's")
+    result = await service.send_chat(row["id"], body.text, f"agent:{body.message_id}")
+    logger.info(
+        "agent chat %s (%d/%d parts)",
+        result.status,
+        result.sent,
+        result.parts,
+        extra={"meeting_id": row["id"], "room": body.room_name},
+    )
+    return MeetingChatReply(status=result.status, parts=result.parts, sent=result.sent)
 
 
 async def _limited_body(request: Request) -> bytes:

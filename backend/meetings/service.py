@@ -27,6 +27,8 @@ from parley_backend.meetings.baas_client import (
     StreamingConfig,
 )
 from parley_backend.meetings.bridge import MeetingBridge
+from parley_backend.meetings.chat import ChatResult, ChatSender
+from parley_backend.meetings.chat_events import ChatEventError, parse_chat_event
 from parley_backend.meetings.livekit_rooms import (
     AgentNotPresent,
     LiveKitAccess,
@@ -34,11 +36,13 @@ from parley_backend.meetings.livekit_rooms import (
     ask_agent_transient,
     create_room_with_agent,
     delete_room,
+    wrap_up_agent,
 )
 from parley_backend.meetings.platforms import Platform
 from parley_backend.schemas import normalise_timestamp, ts_to_datetime
 from parley_backend.settings import BackendSettings
 from parley_common.agent_config import AgentConfig
+from parley_common.wire import WRAP_UP_TIMEOUT_S, MeetingChatMessage
 
 logger = logging.getLogger("parley.meetings.service")
 
@@ -197,6 +201,9 @@ class MeetingService:
         self._tasks: set[asyncio.Task] = set()
         self._poll_interval = poll_interval
         self._bridge_lock = asyncio.Lock()
+        self.chat = (
+            ChatSender(client, engine, on_sent=self._chat_sent) if client is not None else None
+        )
 
     async def resume(self) -> None:
         """After a restart: keep watching bots that were joining; settle half-made meetings."""
@@ -333,6 +340,8 @@ class MeetingService:
         """The bot leaves, the bridge ends, the room closes. Repeating it is harmless."""
         row = await self.get(meeting_id)
         if row["status"] not in store.FINAL_STATUSES:
+            if row["status"] == "in_call" and self.settings.meeting_chat_summary:
+                await self._summary_to_chat(meeting_id)
             if row["bot_id"] and self.client is not None:
                 try:
                     await self.client.leave(row["bot_id"])
@@ -529,11 +538,17 @@ class MeetingService:
         if row is None:
             return "ignored: not one of our meetings"
         code = at = None
+        chat: MeetingChatMessage | None = None
         if event == "bot.status_change":
             code = status_code_of(data.get("status"))
             if code is None:
                 raise ApiError(422, "validation_error", "bot.status_change without status code")
             at = status_time_of(data.get("status"))
+        elif event == "bot.chat_message":
+            try:
+                chat = parse_chat_event(data, msg_id)
+            except ChatEventError as exc:  # 422 before it is claimed
+                raise ApiError(422, "validation_error", str(exc)) from None
         elif event in ("bot.completed", "bot.failed") and "sent_at" in data:
             _checked_time_text(data["sent_at"], "sent_at")  # 422 before it is claimed
         fresh = await store.add_event(
@@ -547,12 +562,80 @@ class MeetingService:
             return "duplicate"
         if code is not None:
             return await self.apply_bot_status(row["id"], code, source="webhook", at=at)
+        if chat is not None:
+            return await self.chat_received(row, chat)
         if event in ("bot.completed", "bot.failed"):
             # Claimed above; the callback path may deliver the same event under its own id,
             # and set_status keeps a final status final.
             await self.bot_event(row, event, data, source="webhook", dedupe=None)
             return "applied"
         return "recorded"
+
+    # --- meeting chat -------------------------------------------------------------------
+
+    async def chat_received(self, row: dict[str, Any], message: MeetingChatMessage) -> str:
+        """A participant's chat message: into the transcript, and to the agent in the room."""
+        if message.sender == row["bot_name"] and message.id.startswith("self:"):
+            return "ignored: the bot's own message"
+        await store.add_turn(
+            self.engine,
+            row["id"],
+            speaker=message.sender,
+            role="chat",
+            text=message.text,
+            started_at=message.at or store.utcnow(),
+        )
+        bridge = self.bridges.get(row["id"])
+        relayed = bridge is not None and await bridge.publish_chat(message.model_dump_json())
+        await store.add_event(
+            self.engine,
+            row["id"],
+            "chat.received",
+            {"sender": message.sender, "chars": len(message.text), "relayed": relayed},
+        )
+        return "chat relayed" if relayed else "chat stored"
+
+    async def send_chat(self, meeting_id: str, text: str, key: str) -> ChatResult:
+        """Post ``text`` to the meeting chat (split, retried, once per ``key``)."""
+        row = await self.get(meeting_id)
+        if self.chat is None:
+            raise ApiError(
+                503, "meeting_baas_not_configured", "set MEETING_BAAS_API_KEY to use meetings"
+            )
+        if row["status"] != "in_call" or not row["bot_id"]:
+            return ChatResult("not_in_call", 0, 0, f"meeting is {row['status']}")
+        return await self.chat.send(meeting_id, row["bot_id"], text, key)
+
+    async def _summary_to_chat(self, meeting_id: str) -> None:
+        """The agent posts its summary to the chat while the bot is still in the call. Best
+        effort: leaving never waits more than ``WRAP_UP_TIMEOUT_S`` or fails because of it."""
+        bridge = self.bridges.get(meeting_id)
+        room = bridge.room if bridge is not None else None
+        try:
+            if room is None:
+                raise AgentNotPresent
+            reply = await wrap_up_agent(room, WRAP_UP_TIMEOUT_S)
+            kind, data = "chat.summary", {"status": reply.get("status"), "ok": reply.get("ok")}
+        except AgentNotPresent:
+            kind, data = "chat.summary_skipped", {"reason": "no agent in the room"}
+        except (rtc.RpcError, OSError) as exc:
+            kind, data = "chat.summary_skipped", {"reason": str(exc)[:200]}
+        await store.add_event(self.engine, meeting_id, kind, data)
+
+    async def _chat_sent(self, meeting_id: str, text: str) -> None:
+        row = await store.get_meeting(self.engine, meeting_id)
+        await store.add_turn(
+            self.engine,
+            meeting_id,
+            speaker=row["bot_name"] if row else "Parley",
+            role="agent_chat",
+            text=text,
+            started_at=store.utcnow(),
+        )
+
+    async def chat_log(self, meeting_id: str) -> list[dict[str, Any]]:
+        await self.get(meeting_id)
+        return await store.chat_turns(self.engine, meeting_id)
 
     # --- the bridge ---------------------------------------------------------------------
 

@@ -16,6 +16,9 @@ from parley_backend.meetings.tables import meeting_events, meeting_turns, meetin
 # Our meeting status, derived from the bot's (see service.meeting_status_for).
 ACTIVE_STATUSES = ("creating", "joining", "in_call")
 FINAL_STATUSES = ("ended", "failed")
+# Turn roles of the meeting chat: a participant's message, and the bot's (the agent's answer,
+# the summary, or the console's post).
+CHAT_ROLES = ("chat", "agent_chat")
 
 PUBLIC_FIELDS = (
     "id",
@@ -208,3 +211,22 @@ async def turns(engine: AsyncEngine, meeting_id: str) -> list[dict[str, Any]]:
             {"speaker": r.speaker, "text": r.text, "started_at": iso(r.started_at), "role": r.role}
             for r in result
         ]
+
+
+async def has_event(engine: AsyncEngine, dedupe_key: str) -> bool:
+    """Whether an event was recorded under ``dedupe_key`` (an idempotency claim)."""
+    query = select(meeting_events.c.id).where(meeting_events.c.dedupe_key == dedupe_key)
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).first() is not None
+
+
+async def chat_turns(engine: AsyncEngine, meeting_id: str) -> list[dict[str, Any]]:
+    """The meeting chat (both ways), oldest first."""
+    return [t for t in await turns(engine, meeting_id) if t["role"] in CHAT_ROLES]
+
+
+async def get_meeting_by_room(engine: AsyncEngine, room_name: str) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        result = await conn.execute(select(meetings).where(meetings.c.room_name == room_name))
+        row = result.mappings().first()
+    return dict(row) if row else None

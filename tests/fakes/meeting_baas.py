@@ -8,6 +8,19 @@ speaker arrays as JSON text frames, reconnects with a new handshake after a drop
 per-bot ``bot.completed`` / ``bot.failed`` callbacks with ``x-mb-secret``. Optional
 Svix-signed ``bot.status_change`` account webhooks. Wire facts: docs/meeting-bridge.md.
 
+Meeting chat (v2), from /work/shared/docs/MEETING-BAAS.md "Meeting chat (v2)" (Meeting BaaS
+v2 API reference, ``POST /v2/bots/{bot_id}/send-chat-message``): body ``{"message": str}``
+of 1-500 characters, not whitespace-only (else 400 ``FST_ERR_VALIDATION``); 200
+``{"success": true, "data": {"message": ...}}``; 409 ``FST_ERR_BOT_STATUS`` unless the bot
+is ``in_call_not_recording``, ``in_call_recording``, ``recording_paused`` or
+``recording_resumed``; 422 ``FST_ERR_CHAT_DISABLED`` when the host disabled chat; 500
+``FST_ERR_SEND_CHAT_MESSAGE_FAILED`` when delivery failed (injectable here). Incoming chat is
+the Svix-signed account webhook ``bot.chat_message`` (the bot's own messages are not sent);
+its payload is not pinned down by the public docs, so the fake sends
+``data.message.{sender_id, sender_name, text, timestamp}`` and the backend also accepts a
+flat ``data.{sender_name, text, ...}``. Sent messages also appear in the ``chat_messages``
+artifact with ``sender_id: null`` and the bot's name as ``sender_name``.
+
 Everything runs on the caller's event loop so tests can await the bot directly.
 """
 
@@ -40,6 +53,13 @@ API_KEY_HEADER = "x-meeting-baas-api-key"
 AUDIO_FREQUENCIES = (16000, 24000, 32000, 48000)
 JOINING = ("queued", "joining_call", "in_waiting_room")
 TERMINAL = ("completed", "failed")
+CHAT_STATUSES = (
+    "in_call_not_recording",
+    "in_call_recording",
+    "recording_paused",
+    "recording_resumed",
+)
+MAX_CHAT_CHARS = 500
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -49,6 +69,7 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
         403: "Forbidden",
         404: "Not Found",
         409: "Conflict",
+        422: "Unprocessable Entity",
         429: "Too Many Requests",
         500: "Internal Server Error",
     }
@@ -124,6 +145,14 @@ class FakeBot:
         self._task: asyncio.Task | None = None
         self._pending: list[tuple[str, Any]] = []  # text/binary frames to inject
         self.on_frame_sent: Callable[[float, bytes], None] | None = None
+        # Meeting chat: what the bot posted (in order), the whole chat as the artifact
+        # lists it, whether the host allows chat, and delivery failures to inject.
+        self.chat_sent: list[str] = []
+        self.chat_log: list[dict[str, Any]] = []
+        self.chat_enabled = True
+        self.chat_failures = 0  # the next N sends answer 500 FST_ERR_SEND_CHAT_MESSAGE_FAILED
+        # {messages delivered so far: failures}: inject failures once that many went through
+        self.chat_fail_plan: dict[int, int] = {}
 
     # --- what tests drive ---------------------------------------------------------------
 
@@ -141,6 +170,31 @@ class FakeBot:
     def send_raw(self, kind: str, payload: Any) -> None:
         """Inject an arbitrary frame ("text" str or "binary" bytes), e.g. garbage."""
         self._pending.append((kind, payload))
+
+    async def post_chat(self, sender_name: str, text: str, sender_id: int | None = 1) -> None:
+        """A participant writes in the meeting chat: the ``bot.chat_message`` account
+        webhook (Svix-signed) is delivered, as their bot reports messages it can read."""
+        message = {
+            "sender_id": sender_id,
+            "sender_name": sender_name,
+            "text": text,
+            "timestamp": _now_iso(),
+        }
+        self.chat_log.append(message)
+        await self.fake._deliver_account_event(
+            "bot.chat_message", {"bot_id": self.bot_id, "message": message}, self
+        )
+
+    async def wait_chat(self, count: int, timeout: float) -> list[str]:
+        """Wait until the bot has posted ``count`` messages; returns them."""
+        deadline = time.monotonic() + timeout
+        while len(self.chat_sent) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{len(self.chat_sent)} of {count} chat messages: {self.chat_sent}"
+                )
+            await asyncio.sleep(0.05)
+        return list(self.chat_sent)
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -215,7 +269,7 @@ class FakeBot:
                 "mp4": None,
                 "audio": None,
                 "diarization": None,
-                "chat_messages": [],
+                "chat_messages": list(self.chat_log),
                 "duration_seconds": 1,
                 "participants": [],
                 "speakers": [],
@@ -382,18 +436,16 @@ class FakeMeetingBaas:
         task.add_done_callback(self._tasks.discard)
 
     async def _account_webhook(self, bot: FakeBot, status: str) -> None:
+        await self._deliver_account_event(
+            "bot.status_change",
+            {"bot_id": bot.bot_id, "status": {"code": status, "created_at": _now_iso()}},
+            bot,
+        )
+
+    async def _deliver_account_event(self, event: str, data: dict[str, Any], bot: FakeBot) -> None:
         if not (self.account_webhook_url and self.account_webhook_secret):
             return
-        payload = json.dumps(
-            {
-                "event": "bot.status_change",
-                "data": {
-                    "bot_id": bot.bot_id,
-                    "status": {"code": status, "created_at": _now_iso()},
-                },
-                "extra": bot.body.get("extra"),
-            }
-        )
+        payload = json.dumps({"event": event, "data": data, "extra": bot.body.get("extra")})
         headers = svix_headers(self.account_webhook_secret, f"msg_{uuid.uuid4().hex}", payload)
         with contextlib.suppress(httpx.HTTPError):
             async with httpx.AsyncClient(timeout=10) as client:
@@ -517,12 +569,59 @@ class FakeMeetingBaas:
             }
         )
 
+    async def _send_chat(self, request: Request) -> JSONResponse:
+        found = await self._guard(request) or self._find(request)
+        if isinstance(found, JSONResponse):
+            self._log(request, found.status_code)
+            return found
+        try:
+            body = await request.json()
+        except ValueError:
+            self._log(request, 400)
+            return _error(400, "FST_ERR_CTP_INVALID_JSON_BODY", "body is not valid JSON")
+        message = body.get("message") if isinstance(body, dict) else None
+        problem = None
+        if not isinstance(message, str):
+            problem = "body must have required property 'message'"
+        elif not 1 <= len(message) <= MAX_CHAT_CHARS:
+            problem = f"body/message must be 1-{MAX_CHAT_CHARS} characters"
+        elif not message.strip():
+            problem = "body/message must not be whitespace only"
+        if problem is not None:
+            self._log(request, 400)
+            return _error(400, "FST_ERR_VALIDATION", problem, details=[problem])
+        if found.status not in CHAT_STATUSES:
+            self._log(request, 409)
+            return _error(409, "FST_ERR_BOT_STATUS", f"bot is {found.status}, not in the call")
+        if not found.chat_enabled:
+            self._log(request, 422)
+            return _error(422, "FST_ERR_CHAT_DISABLED", "chat is disabled in this meeting")
+        found.chat_failures += found.chat_fail_plan.pop(len(found.chat_sent), 0)
+        if found.chat_failures > 0:
+            found.chat_failures -= 1
+            self._log(request, 500)
+            return _error(
+                500, "FST_ERR_SEND_CHAT_MESSAGE_FAILED", "the message could not be delivered"
+            )
+        found.chat_sent.append(message)
+        found.chat_log.append(
+            {
+                "sender_id": None,
+                "sender_name": found.body.get("bot_name"),
+                "text": message,
+                "timestamp": _now_iso(),
+            }
+        )
+        self._log(request, 200)
+        return JSONResponse({"success": True, "data": {"message": "chat message sent"}})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/v2/bots", self._create_bot, methods=["POST"]),
                 Route("/v2/bots/{bot_id}/leave", self._leave, methods=["POST"]),
                 Route("/v2/bots/{bot_id}/status", self._status, methods=["GET"]),
+                Route("/v2/bots/{bot_id}/send-chat-message", self._send_chat, methods=["POST"]),
                 Route("/v2/bots/{bot_id}", self._details, methods=["GET"]),
             ]
         )

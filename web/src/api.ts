@@ -177,7 +177,8 @@ export interface TranscriptTurn {
   speaker: string;
   text: string;
   started_at: string | null;
-  role: 'user' | 'agent';
+  // 'chat': a participant's chat message; 'agent_chat': what the bot posted in the chat.
+  role: 'user' | 'agent' | 'chat' | 'agent_chat';
 }
 
 export interface StartMeetingRequest {
@@ -205,6 +206,13 @@ export const meetingsApi = {
 
   ask: (apiKey: string, id: string, question: string) =>
     request<Json>(`${meetingPath(id)}/ask`, { method: 'POST', apiKey, body: { question } }),
+
+  postChat: (apiKey: string, id: string, message: string) =>
+    request<{ ok: boolean; parts: number; sent: number }>(`${meetingPath(id)}/chat`, {
+      method: 'POST',
+      apiKey,
+      body: { message },
+    }),
 
   leave: (apiKey: string, id: string) => request<Json>(meetingPath(id), { method: 'DELETE', apiKey }),
 };

@@ -1,4 +1,5 @@
-"""The meeting console in headless Chromium: a bot goes into a meeting and leaves again.
+"""The meeting console in headless Chromium: a bot goes into a meeting, the console reads
+and writes the meeting chat beside the transcript, and the bot leaves again.
 
 The stack is real (LiveKit, backend, worker); Meeting BaaS is the fake from tests/fakes,
 which speaks their v2 wire protocol: its bot walks through the join statuses, dials the
@@ -49,7 +50,8 @@ async def test_console_starts_a_bot_shows_its_status_and_leaves(
     screenshots_dir: Path,
 ) -> None:
     operator_key = secrets.token_urlsafe(24)
-    fake = await FakeMeetingBaas(join_step_s=0.5).start()
+    webhook_secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    fake = await FakeMeetingBaas(join_step_s=0.5, account_webhook_secret=webhook_secret).start()
     try:
         stack = await asyncio.to_thread(
             stack_factory,
@@ -57,8 +59,10 @@ async def test_console_starts_a_bot_shows_its_status_and_leaves(
                 "MEETING_BAAS_API_KEY": fake.api_key,
                 "MEETING_BAAS_BASE_URL": fake.base_url,
                 "PARLEY_API_KEYS": operator_key,
+                "MEETING_BAAS_WEBHOOK_SECRET": webhook_secret,
             },
         )
+        fake.account_webhook_url = f"{stack.backend.url}/api/webhooks/meeting-baas"
         page = await launch_browser(f"{stack.backend.url}/#/meetings", fake_mic.silence)
 
         # A wrong key is refused by the backend and the console says so.
@@ -103,6 +107,22 @@ async def test_console_starts_a_bot_shows_its_status_and_leaves(
         await wait_until(
             lambda: voiced_since(bot, asked_at), 90, "the asked question in the meeting"
         )
+
+        # The chat beside the transcript: a participant's message shows; the console posts.
+        await bot.post_chat("Maria Lopez", "The budget for March is final.", sender_id=2)
+        chat = page.get_by_test_id("meeting-chat")
+        await expect(chat.locator('[data-role="chat"]').first).to_contain_text(
+            "The budget for March is final.", timeout=30_000
+        )
+        await page.get_by_test_id("meeting-chat-input").fill("Notes will follow after the call.")
+        await page.get_by_test_id("meeting-chat-send").click()
+        await expect(page.get_by_test_id("meeting-chat-result")).to_contain_text(
+            "Posted", timeout=30_000
+        )
+        await expect(chat.locator('[data-role="agent_chat"]').first).to_contain_text(
+            "Notes will follow after the call.", timeout=30_000
+        )
+        assert bot.chat_sent == ["Notes will follow after the call."]
         await page.screenshot(path=str(screenshots_dir / "meeting-console.png"), full_page=True)
 
         await page.get_by_test_id("leave-meeting").click()

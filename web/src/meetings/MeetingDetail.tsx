@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { meetingsApi, type Meeting, type MeetingDetail as Detail, type TranscriptTurn } from '../api';
 import { AskBox } from './AskBox';
+import { MeetingChat } from './MeetingChat';
 import { MeetingTranscript } from './MeetingTranscript';
 import { StatusBadge } from './StatusBadge';
 import { Timeline } from './Timeline';
@@ -15,11 +16,15 @@ interface Props {
   onError: (err: unknown) => void;
 }
 
-/** One meeting: status, transcript, ask box, leave button and timeline. */
+/** One meeting: status, transcript beside the chat, ask box, leave button and timeline. */
 export function MeetingDetail({ apiKey, meeting, detail, turns, onChanged, onError }: Props) {
   const m = detail ?? meeting;
   const [leaving, setLeaving] = useState(false);
   const [leaveNote, setLeaveNote] = useState<string | null>(null);
+  // Chat messages are part of the transcript the backend returns; shown beside it.
+  const isChat = (t: TranscriptTurn) => t.role === 'chat' || t.role === 'agent_chat';
+  const spoken = turns?.filter((t) => !isChat(t));
+  const chat = turns?.filter(isChat);
 
   const leave = async () => {
     setLeaving(true);
@@ -59,8 +64,24 @@ export function MeetingDetail({ apiKey, meeting, detail, turns, onChanged, onErr
           {leaveNote}
         </p>
       )}
-      <h3 className="section-title">Live transcript</h3>
-      <MeetingTranscript turns={turns} />
+      <div className="transcript-and-chat">
+        <div>
+          <h3 className="section-title">Live transcript</h3>
+          <MeetingTranscript turns={spoken} />
+        </div>
+        <div>
+          <h3 className="section-title">Chat</h3>
+          <MeetingChat
+            key={m.id}
+            apiKey={apiKey}
+            meetingId={m.id}
+            messages={chat}
+            disabled={m.status !== 'in_call'}
+            onSent={onChanged}
+            onError={onError}
+          />
+        </div>
+      </div>
       <AskBox key={m.id} apiKey={apiKey} meetingId={m.id} disabled={false} onError={onError} />
       <Timeline events={detail?.timeline} />
     </section>
