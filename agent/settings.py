@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from parley_agent.mcp_config import McpServerConfig, check_unique_names
 from parley_common.env_file import find_env_file
 from parley_common.paths import default_cache_dir, default_data_dir
 
@@ -26,6 +27,9 @@ class AgentSettings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         env_ignore_empty=True,
+        # A refused value is named, never printed: PARLEY_MCP_SERVERS carries headers/env
+        # secrets, and the keys are settings too.
+        hide_input_in_errors=True,
     )
 
     livekit_url: str = Field(default="ws://127.0.0.1:7880", alias="LIVEKIT_URL")
@@ -147,6 +151,16 @@ class AgentSettings(BaseSettings):
     # aloud ("voice"); disabled chat always falls back to speech.
     meeting_chat_replies: Literal["chat", "voice"] = Field(
         default="chat", alias="PARLEY_MEETING_CHAT_REPLIES"
+    )
+
+    # --- MCP servers (agent/tools/mcp_servers.py, docs/mcp.md) ----------------------------
+    # JSON list of {"name", "command": [...], "env"} (stdio) or {"name", "url", "headers"}
+    # (streamable HTTP). A room uses one only when its agent_config.mcp names it.
+    mcp_servers: Annotated[list[McpServerConfig], AfterValidator(check_unique_names)] = Field(
+        default_factory=list, alias="PARLEY_MCP_SERVERS"
+    )
+    mcp_connect_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, alias="PARLEY_MCP_CONNECT_TIMEOUT_SECONDS"
     )
 
     @property

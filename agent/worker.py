@@ -75,6 +75,7 @@ from parley_agent.providers.selection import (
 )
 from parley_agent.settings import AgentSettings, get_settings
 from parley_agent.tools import build_tools, tool_env_from_settings
+from parley_agent.tools.mcp_servers import build_mcp_toolsets
 from parley_agent.turns import load_vad, session_turn_options
 from parley_common.agent_config import AgentConfig, parse_agent_config
 from parley_common.env_file import EnvFileError, describe_env_file, find_env_file
@@ -239,12 +240,22 @@ async def entrypoint(ctx: JobContext) -> None:
     env = tool_env_from_settings(
         settings, tool_http, ctx.room.name, transcript=meeting.store if meeting else None
     )
-    tools = build_tools(config, env)
+    tools: list[llm.Tool | llm.Toolset] = [*build_tools(config, env)]
     if meeting is not None:
         backend = ChatBackend(tool_http, settings.backend_url, settings.agent_token, ctx.room.name)
         meeting.enable_chat(
             backend, settings.meeting_chat_replies, meeting_rules(config.agent_display_name)
         )
+    # The operator's MCP servers this room's config allows (none by default); the agent
+    # connects them when it starts, and one that cannot connect is logged and left out.
+    tools += build_mcp_toolsets(
+        settings.mcp_servers,
+        config.mcp,
+        call_timeout_s=settings.tool_timeout_s,
+        connect_timeout_s=settings.mcp_connect_timeout_s,
+        taken=[tool.info.name for tool in tools if isinstance(tool, llm.FunctionTool)],
+        ids=ids,
+    )
 
     # 5. The agent class for the mode.
     agent: ConversationAgent

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -28,6 +28,9 @@ KNOWN_TOOLS: tuple[str, ...] = (
 
 MAX_METADATA_BYTES = 16 * 1024
 PRESET_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+# An entry of ``mcp``: an operator-configured MCP server ("orders": all its tools) or one
+# tool of it ("orders/lookup_order"). Server names: parley_agent.mcp_config.
+MCP_ENTRY_PATTERN = r"^[A-Za-z0-9_-]{1,32}(/[A-Za-z0-9_.-]{1,128})?$"
 
 # What a public caller (anonymous, or a token-endpoint key) may set in ``agent_config``
 # unless the operator opens more fields (PARLEY_PUBLIC_AGENT_FIELDS). Everything else
@@ -78,6 +81,11 @@ class AgentConfig(BaseModel):
     agent_display_name: str = Field(default="Parley", min_length=1, max_length=64)
     tools: list[str] = Field(default_factory=lambda: ["end_conversation"], max_length=16)
     providers: ProviderOverrides = Field(default_factory=ProviderOverrides)
+    # Which of the worker's MCP servers (PARLEY_MCP_SERVERS) this room may use; none by
+    # default. Operator-only unless PARLEY_PUBLIC_AGENT_FIELDS opens it (docs/mcp.md).
+    mcp: list[Annotated[str, Field(pattern=MCP_ENTRY_PATTERN)]] = Field(
+        default_factory=list, max_length=32
+    )
     meeting_id: str | None = Field(default=None, max_length=64)
     preset: str | None = Field(
         default=None,
