@@ -114,10 +114,17 @@ async def _run_meeting(stack: Stack, fake: FakeMeetingBaas, http: httpx.AsyncCli
         assert bot.connections == 1
 
         # What the bridge saw: the agent's words and the meeting's, with the speaker's name.
-        transcript = (await http.get(f"/api/meetings/{mid}/transcript")).json()
+        # (Stored as the transcription streams close: the agent's when its answer has been
+        # spoken to the end, which on a loaded machine is seconds after it began.)
+        seen: list[dict] = []
+
+        async def both_roles() -> bool:
+            seen[:] = [(await http.get(f"/api/meetings/{mid}/transcript")).json()]
+            return {"agent", "user"} <= {t["role"] for t in seen[0]["turns"]}
+
+        await wait_until(both_roles, 60, lambda: f"the meeting's and the agent's turns: {seen}")
+        transcript = seen[0]
         print("transcript:", transcript)
-        roles = {t["role"] for t in transcript["turns"]}
-        assert {"agent", "user"} <= roles, transcript
         assert any(t["speaker"] == "Ada" for t in transcript["turns"] if t["role"] == "user")
 
         # DELETE: the bot leaves, its completion callback lands, the room is closed.
