@@ -15,6 +15,13 @@ was decided" (Whisper's spellings) are addressing; "the barley harvest was early
 "barely anyone came" are not. A vocative near match may be two edits away when it still
 sounds alike (Metaphone keys one edit apart). The exact name counts anywhere. Names
 shorter than four letters only match exactly: keys that short collide with ordinary words.
+
+Whisper may also drop the name altogether: with the name as a hotword (a prompt of
+"previous text") tiny.en takes "Parley, what was decided?" for a continuation and writes
+"What was decided?". :meth:`AddressDetector.missing_name` says when a transcript reads like
+a request with no name, so the STT decodes the utterance's start again on its own, and
+:meth:`AddressDetector.restore_name` puts the name back only when that second look heard
+it right before the same first word.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class NameMatch:
 
 class AddressDetector:
     def __init__(self, name: str, aliases: tuple[str, ...] = ()) -> None:
+        self.name = " ".join(name.split())
         names: list[str] = []
         for full in (name, *aliases):
             words = _words(full)
@@ -120,6 +128,43 @@ class AddressDetector:
             if self._near(candidate) and _reads_as_request(rest, text):
                 return NameMatch(" ".join(words[i : i + n]), i, n)
         return None
+
+    def missing_name(self, text: str) -> bool:
+        """No name, but it reads like a request: the name may have been dropped."""
+        words = _words(text)
+        if not words or self.find(text) is not None:
+            return False
+        first = 0
+        while first < len(words) - 1 and words[first] in _LEAD_INS:
+            first += 1
+        return _reads_as_request(words[first:], text)
+
+    def restore_name(self, text: str, lead: str) -> str | None:
+        """``text`` with the name put back, when ``lead`` (the utterance's first second,
+        transcribed alone) starts with the name and then goes on with ``text``'s first word.
+        None otherwise: a lead that heard the name where ``text`` has another word ("Harley,
+        what was decided?" against a lead of "Parley, what") is the hotword talking."""
+        match = self.find(lead)
+        words, lead_words = _words(text), _words(lead)
+        if match is None or not words:
+            return None
+        before, after = lead_words[: match.start], lead_words[match.start + match.length :]
+        if any(w not in _LEAD_INS for w in before):
+            return None  # the name is not where a dropped first word would be
+        first = 0
+        while first < len(words) - 1 and words[first] in _LEAD_INS:
+            first += 1
+        if after:
+            # The lead may end inside a word: only its first word after the name must agree.
+            if _norm(after[0]).split("'")[0] != _norm(words[first]).split("'")[0]:
+                return None
+        elif self._resembles(words[first]):
+            return None  # the full decode heard a word in the name's place
+        return f"{self.name}, {text.strip()}"
+
+    def _resembles(self, word: str) -> bool:
+        word = _norm(word)
+        return any(jellyfish.damerau_levenshtein_distance(word, n) <= 2 for n in self.names)
 
     def is_addressed(self, text: str) -> bool:
         return self.find(text) is not None
