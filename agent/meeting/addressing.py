@@ -34,6 +34,12 @@ import jellyfish
 _WORD = re.compile(r"[A-Za-z0-9']+")
 # Consonants that STT confuses because they differ only in voicing.
 _SOUND_CLASSES = ("bp", "dt", "gkc", "fv", "sz")
+# Wider classes for an unbiased decoder's guess at a name it does not know: tiny.en without
+# the hotword hears "Parley" as "Finally", "Partly", "Bali", "Powerily" (lips every time)
+# and "Harley" as "Hardly", "Hailey", "Our leading" (never).
+_ONSET_CLASSES = ("bpfv", "dtsz", "gkcq", "aeiouhy")
+# A name right after these is a noun ("the party" heard as "the Parley"), not a vocative.
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "our", "your", "their", "my", "his"})
 # Words that may come before a name used to address someone.
 _LEAD_INS = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "and", "um", "uh", "oh", "yo"})
 
@@ -113,7 +119,7 @@ class AddressDetector:
     def find(self, text: str) -> NameMatch | None:
         words = _words(text)
         for i, word in enumerate(words):
-            if self._exact(word):
+            if self._exact(word) and (i == 0 or words[i - 1] not in _DETERMINERS):
                 return NameMatch(word, i, 1)
         first = 0
         while first < len(words) - 1 and words[first] in _LEAD_INS:
@@ -161,6 +167,35 @@ class AddressDetector:
         elif self._resembles(words[first]):
             return None  # the full decode heard a word in the name's place
         return f"{self.name}, {text.strip()}"
+
+    def _first(self, words: list[str]) -> int:
+        first = 0
+        while first < len(words) - 1 and words[first] in _LEAD_INS:
+            first += 1
+        return first
+
+    def named_first(self, text: str) -> NameMatch | None:
+        """The name where a vocative starts the utterance (after "hey", "okay", ...)."""
+        match = self.find(text)
+        return match if match is not None and match.start == self._first(_words(text)) else None
+
+    def confirm_name(self, text: str, unbiased: str) -> str:
+        """``text`` as it is when an unbiased decode of its start (no hotword) heard a word
+        that could be the name there, else with that word in the name's place: the hotword
+        turns "Harley" into "Parley", but without it tiny.en writes "Hardly" or "Hailey"."""
+        match = self.named_first(text)
+        heard = _words(unbiased)
+        if match is None or not heard:
+            return text  # no name to check, or no evidence against it
+        word = heard[self._first(heard)]
+        if any(word[0] in cls and n[0] in cls for n in self.names for cls in _ONSET_CLASSES) or any(
+            word[0] == n[0] for n in self.names
+        ):
+            return text
+        as_written = _tokens(unbiased)[heard.index(word)]
+        tokens = _tokens(text)
+        rest = tokens[match.start + match.length :]
+        return " ".join([*tokens[: match.start], as_written, *rest])
 
     def _resembles(self, word: str) -> bool:
         word = _norm(word)

@@ -126,6 +126,10 @@ class NameSpotter(Protocol):
 
     def restore_name(self, text: str, lead: str) -> str | None: ...
 
+    def named_first(self, text: str) -> object | None: ...
+
+    def confirm_name(self, text: str, unbiased: str) -> str: ...
+
 
 class WhisperSTT(stt.STT):
     def __init__(
@@ -143,7 +147,9 @@ class WhisperSTT(stt.STT):
         gives hotwords to the model as previous text, so it may take a leading "Parley," as
         already said and drop it; with a ``name_spotter`` (meeting mode) a transcript that
         reads like a request without the name gets its first ``NAME_LEAD_S`` decoded again
-        alone, and the spotter puts the name back if that heard it."""
+        alone, and the spotter puts the name back if that heard it. The hotword also turns
+        near misses ("Harley") into the name: a leading name is checked against a decode of
+        the start without it."""
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._model = model
         self._model_name = model_name
@@ -163,7 +169,7 @@ class WhisperSTT(stt.STT):
         return "faster-whisper"
 
     def _decode(
-        self, samples: np.ndarray, language: str | None
+        self, samples: np.ndarray, language: str | None, *, hotwords: bool = True
     ) -> tuple[list[Segment], TranscriptionInfo]:
         segments, info = self._model.transcribe(
             samples,
@@ -177,7 +183,7 @@ class WhisperSTT(stt.STT):
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,  # Silero already cut the utterance
-            hotwords=self._hotwords,
+            hotwords=self._hotwords if hotwords else None,
         )
         return list(segments), info
 
@@ -188,25 +194,38 @@ class WhisperSTT(stt.STT):
             text = " ".join(seg.text.strip() for seg in parts).strip()
             if _only_fillers(text):
                 text, parts = "", []
-            if text and self._name_spotter and self._name_spotter.missing_name(text):
-                text = self._second_look(samples, language, text)
+            if text and self._name_spotter is not None:
+                text = self._check_name(samples, language, text)
         confidence = float(np.exp(np.mean([seg.avg_logprob for seg in parts]))) if parts else 0.0
         return text, info.language or (language or "en"), min(max(confidence, 0.0), 1.0)
 
-    def _second_look(self, samples: np.ndarray, language: str | None, text: str) -> str:
-        """Decode the utterance's start alone; ``text`` with the agent's name put back if
-        that heard it. No non-speech filter here: the whole utterance passed it, and the
-        bare name is exactly what it would drop."""
-        size = int(NAME_LEAD_S * WHISPER_RATE)
-        if samples.size <= size:
-            return text  # the whole utterance is its start: decoding it again hears the same
-        lead = trim_quiet_edges(samples[:size])
-        segments, _info = self._decode(lead, language)
-        heard = " ".join(seg.text.strip() for seg in segments).strip()
-        assert self._name_spotter is not None
-        restored = self._name_spotter.restore_name(text, heard)
-        logger.debug("second look at the start: %r -> %r", heard, restored)
-        return restored or text
+    def _lead(self, samples: np.ndarray, language: str | None, *, hotwords: bool) -> str:
+        """The utterance's first ``NAME_LEAD_S`` decoded alone. No non-speech filter here:
+        the whole utterance passed it, and the bare name is exactly what it would drop."""
+        lead = trim_quiet_edges(samples[: int(NAME_LEAD_S * WHISPER_RATE)])
+        segments, _info = self._decode(lead, language, hotwords=hotwords)
+        return " ".join(seg.text.strip() for seg in segments).strip()
+
+    def _check_name(self, samples: np.ndarray, language: str | None, text: str) -> str:
+        """Meeting mode: put back a leading name the whole decode dropped, and make sure a
+        leading name is not the hotword's guess (both explained in ``meeting.addressing``).
+        Extra decodes only for a nameless request or a name first: rare in a meeting."""
+        spotter = self._name_spotter
+        assert spotter is not None
+        candidate = text
+        if spotter.missing_name(text) and samples.size > NAME_LEAD_S * WHISPER_RATE:
+            # (a shorter utterance is its own start: decoding it again hears the same)
+            heard = self._lead(samples, language, hotwords=True)
+            candidate = spotter.restore_name(text, heard) or text
+            logger.debug("second look at the start: %r -> %r", heard, candidate)
+        if not spotter.named_first(candidate):
+            return candidate
+        unbiased = self._lead(samples, language, hotwords=False)
+        checked = spotter.confirm_name(candidate, unbiased)
+        if checked != candidate:
+            logger.debug("the name was the hotword's guess: unbiased %r", unbiased)
+            return text if candidate != text else checked
+        return candidate
 
     async def _recognize_impl(
         self,

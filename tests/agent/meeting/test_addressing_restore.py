@@ -64,6 +64,41 @@ def test_anything_else_is_not_a_dropped_name(text: str, lead: str) -> None:
     assert DETECTOR.restore_name(text, lead) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "unbiased"),
+    [
+        ("Parley, what was decided?", "Finally, what?"),  # tiny.en without the hotword
+        ("Hey Parley, who owns the budget?", "Hey, Power League."),
+        ("Partly can you recap", "Bali, can you?"),
+        ("Parley, what was decided?", ""),  # no evidence against the name
+        ("What was decided, Parley?", "Hardly wet"),  # not first: the start says nothing
+    ],
+)
+def test_a_name_an_unbiased_decode_could_have_heard_stays(text: str, unbiased: str) -> None:
+    assert DETECTOR.confirm_name(text, unbiased) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "unbiased", "checked"),
+    [
+        ("Parley, what was decided?", "Hardly wet", "Hardly what was decided"),
+        ("Hey Parley, can you share your screen?", "Hey, Hailey, can", "Hey Hailey can you"),
+        ("Parley what was decided", "Our leading whatsoever.", "Our what was decided"),
+    ],
+)
+def test_a_name_that_was_the_hotwords_guess_is_replaced(
+    text: str, unbiased: str, checked: str
+) -> None:
+    result = DETECTOR.confirm_name(text, unbiased)
+    assert result.startswith(checked) and not DETECTOR.is_addressed(result), result
+
+
+def test_the_name_as_a_noun_is_not_addressing() -> None:
+    # The hotword makes "the party" into "the Parley".
+    assert not DETECTOR.is_addressed("The Parley is on Friday, who is coming")
+    assert DETECTOR.is_addressed("I think Parley can answer that")
+
+
 @pytest.fixture(scope="module")
 def meeting_stt() -> WhisperSTT:
     config = AgentConfig(mode="meeting")
@@ -87,6 +122,17 @@ async def test_the_meeting_stt_gives_back_a_dropped_leading_name(meeting_stt: Wh
     assert "decided" in heard.lower()
 
 
-async def test_a_question_between_people_stays_unaddressed(meeting_stt: WhisperSTT) -> None:
-    heard = await _hear(meeting_stt, "What was decided about the venue?", "en-us+f3")
+@pytest.mark.parametrize(
+    "said",
+    [
+        "What was decided about the venue?",
+        # With the hotword this voice's "Harley" comes back as "Parley" (whole or from the
+        # second look); without it tiny.en hears no lip sound there.
+        "Harley, what was decided?",
+    ],
+)
+async def test_a_question_between_people_stays_unaddressed(
+    meeting_stt: WhisperSTT, said: str
+) -> None:
+    heard = await _hear(meeting_stt, said, "en-us+f3")
     assert heard and not DETECTOR.is_addressed(heard), heard
