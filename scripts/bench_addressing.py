@@ -10,7 +10,10 @@ recognition and decision, not the network. Utterances address the agent at the s
 the middle or at the end, or not at all, and some use near-miss names ("Harley",
 "barely", "party") that must not trigger.
 
-    .venv/bin/python scripts/bench_addressing.py [--quick] [--verbose]
+    .venv/bin/python scripts/bench_addressing.py [--quick] [--verbose] [--baseline]
+
+``--quick``: two eSpeak voices and Piper instead of six and Piper. ``--baseline``: the STT
+as it was before the second look (hotword only), to see what the second look buys.
 
 Per-voice lines, then ``RESULT addressed_recall=… false_trigger_rate=…``
 (targets: recall >= 0.97, false triggers <= 0.02).

@@ -13,7 +13,8 @@ A near match must also sit where a name is used to address someone, first (after
 you ...", "tell us ...", or nothing at all). "Barley, what was decided?" and "Partly what
 was decided" (Whisper's spellings) are addressing; "the barley harvest was early" and
 "barely anyone came" are not. A vocative near match may be two edits away when it still
-sounds alike (Metaphone keys one edit apart). The exact name counts anywhere. Names
+sounds alike (Metaphone keys one edit apart). The exact name counts anywhere but after an
+article ("the Parley is on Friday" is the hotword's spelling of "the party"). Names
 shorter than four letters only match exactly: keys that short collide with ordinary words.
 
 Whisper may also drop the name altogether: with the name as a hotword (a prompt of
@@ -21,7 +22,10 @@ Whisper may also drop the name altogether: with the name as a hotword (a prompt 
 "What was decided?". :meth:`AddressDetector.missing_name` says when a transcript reads like
 a request with no name, so the STT decodes the utterance's start again on its own, and
 :meth:`AddressDetector.restore_name` puts the name back only when that second look heard
-it right before the same first word.
+it right before the same first word. The hotword that makes Whisper spell the name also
+makes it hear "Harley" as "Parley", so :meth:`AddressDetector.confirm_name` then asks a
+decode of the start *without* the hotword: it must have heard a word that could begin
+like the name (tiny.en writes "Finally" or "Bali" for "Parley", "Hardly" for "Harley").
 """
 
 from __future__ import annotations
