@@ -155,13 +155,20 @@ def _build_stt(name: str, settings: AgentSettings, config: AgentConfig) -> lk_st
         from parley_agent.providers.whisper_stt import WhisperSTT
 
         model, resolved = whisper_model(settings)
-        # Meeting mode listens for the agent's name, which Whisper does not know.
-        hotwords = config.agent_display_name if config.mode == "meeting" else None
+        # Meeting mode listens for the agent's name, which Whisper does not know, and looks
+        # again at the start of a request that came back without it.
+        meeting = config.mode == "meeting"
+        spotter = None
+        if meeting:
+            from parley_agent.meeting.addressing import AddressDetector
+
+            spotter = AddressDetector(config.agent_display_name)
         return WhisperSTT(
             model,
             model_name=resolved.describe(),
             language=_language_for_stt(config),
-            hotwords=hotwords,
+            hotwords=config.agent_display_name if meeting else None,
+            name_spotter=spotter,
         )
     if name == sel.DEEPGRAM:
         from livekit.plugins import deepgram

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from livekit import rtc
@@ -27,7 +27,7 @@ from parley_agent.providers.model_packs import ModelUnavailableError, ResolvedMo
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
-    from faster_whisper.transcribe import Segment
+    from faster_whisper.transcribe import Segment, TranscriptionInfo
 
 logger = logging.getLogger("parley.stt.whisper")
 
@@ -112,6 +112,23 @@ def trim_quiet_edges(samples: np.ndarray, margin_s: float = EDGE_MARGIN_S) -> np
     return np.concatenate([lead, samples[start:end], tail])
 
 
+# The start of an utterance decoded again on its own when the transcript reads like a
+# request without the agent's name (see NameSpotter): long enough for "hey Parley, what",
+# short enough that the name is most of what Whisper hears. Measured on tiny.en: the
+# utterance's first 0.6-1.2 s alone gave back the "Parley" the whole decode dropped.
+NAME_LEAD_S = 1.0
+
+
+class NameSpotter(Protocol):
+    """Text rules for the agent's name (``meeting.addressing.AddressDetector``)."""
+
+    def missing_name(self, text: str) -> bool: ...
+
+    def restore_name(self, text: str, lead: str) -> str | None: ...
+
+    def confirm_name(self, text: str, unbiased: str) -> str: ...
+
+
 class WhisperSTT(stt.STT):
     def __init__(
         self,
@@ -120,15 +137,22 @@ class WhisperSTT(stt.STT):
         model_name: str,
         language: str | None = None,
         hotwords: str | None = None,
+        name_spotter: NameSpotter | None = None,
     ) -> None:
         """``model`` is a loaded ``faster_whisper.WhisperModel``; ``language`` None = detect.
         ``hotwords`` biases decoding toward words it would miss (the agent's name in meeting
-        mode: tiny.en hears "Parley" as "Partly" or "Finally" without it)."""
+        mode: tiny.en hears "Parley" as "Partly" or "Finally" without it). Faster-whisper
+        gives hotwords to the model as previous text, so it may take a leading "Parley," as
+        already said and drop it; with a ``name_spotter`` (meeting mode) a transcript that
+        reads like a request without the name gets its first ``NAME_LEAD_S`` decoded again
+        alone, and the spotter puts the name back if that heard it (and a decode of the
+        start without the hotword, which turns "Harley" into "Parley", agrees)."""
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._model = model
         self._model_name = model_name
         self._language = language
         self._hotwords = hotwords or None
+        self._name_spotter = name_spotter
         self._english_only = not getattr(model, "model", None) or not getattr(
             model.model, "is_multilingual", True
         )
@@ -141,28 +165,65 @@ class WhisperSTT(stt.STT):
     def provider(self) -> str:
         return "faster-whisper"
 
+    def _decode(
+        self, samples: np.ndarray, language: str | None, *, hotwords: bool = True
+    ) -> tuple[list[Segment], TranscriptionInfo]:
+        segments, info = self._model.transcribe(
+            samples,
+            language="en" if self._english_only else language,
+            beam_size=1,  # greedy: ~2x faster, near-identical on short utterances
+            # No temperature fallback. Whisper re-decodes an unsure segment by sampling
+            # (0.2, 0.4, ...), which turns the same cough into "That's it." (dropped as
+            # non-speech) on one run and "No, no, no, no." (kept) on the next: 1 in 15
+            # runs of one clip. Greedy only is deterministic, and a noise stays a noise.
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,  # Silero already cut the utterance
+            hotwords=self._hotwords if hotwords else None,
+        )
+        return list(segments), info
+
     def _transcribe(self, samples: np.ndarray, language: str | None) -> tuple[str, str, float]:
         with _decode_lock:
-            segments, info = self._model.transcribe(
-                samples,
-                language="en" if self._english_only else language,
-                beam_size=1,  # greedy: ~2x faster, near-identical on short utterances
-                # No temperature fallback. Whisper re-decodes an unsure segment by sampling
-                # (0.2, 0.4, ...), which turns the same cough into "That's it." (dropped as
-                # non-speech) on one run and "No, no, no, no." (kept) on the next: 1 in 15
-                # runs of one clip. Greedy only is deterministic, and a noise stays a noise.
-                temperature=0.0,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                vad_filter=False,  # Silero already cut the utterance
-                hotwords=self._hotwords,
-            )
+            segments, info = self._decode(samples, language)
             parts = [seg for seg in segments if not _is_non_speech(seg)]
-        text = " ".join(seg.text.strip() for seg in parts).strip()
-        if _only_fillers(text):
-            text, parts = "", []
+            text = " ".join(seg.text.strip() for seg in parts).strip()
+            if _only_fillers(text):
+                text, parts = "", []
+            if text and self._name_spotter is not None:
+                text = self._check_name(samples, language, text)
         confidence = float(np.exp(np.mean([seg.avg_logprob for seg in parts]))) if parts else 0.0
         return text, info.language or (language or "en"), min(max(confidence, 0.0), 1.0)
+
+    def _lead(self, samples: np.ndarray, language: str | None, *, hotwords: bool) -> str:
+        """The utterance's first ``NAME_LEAD_S`` decoded alone. No non-speech filter here:
+        the whole utterance passed it, and the bare name is exactly what it would drop."""
+        lead = trim_quiet_edges(samples[: int(NAME_LEAD_S * WHISPER_RATE)])
+        segments, _info = self._decode(lead, language, hotwords=hotwords)
+        return " ".join(seg.text.strip() for seg in segments).strip()
+
+    def _check_name(self, samples: np.ndarray, language: str | None, text: str) -> str:
+        """Meeting mode: put back a leading name the whole decode dropped (explained in
+        ``meeting.addressing``), unless a decode of the start without the hotword heard no
+        sound the name could start with: the hotword alone turns "Harley" into "Parley".
+        A name the whole decode kept is not checked that way: tiny.en without the hotword
+        hears Piper's "Parley" as "Harley" (bench_addressing). Extra decodes only for a
+        request that came back without the name."""
+        spotter = self._name_spotter
+        assert spotter is not None
+        if not spotter.missing_name(text) or samples.size <= NAME_LEAD_S * WHISPER_RATE:
+            return text  # (a shorter utterance is its own start: decoding it again hears the same)
+        heard = self._lead(samples, language, hotwords=True)
+        restored = spotter.restore_name(text, heard)
+        logger.debug("second look at the start: %r -> %r", heard, restored)
+        if restored is None:
+            return text
+        unbiased = self._lead(samples, language, hotwords=False)
+        if spotter.confirm_name(restored, unbiased) != restored:
+            logger.debug("the name was the hotword's guess: unbiased %r", unbiased)
+            return text
+        return restored
 
     async def _recognize_impl(
         self,

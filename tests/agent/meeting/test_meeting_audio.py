@@ -1,6 +1,7 @@
 """Meeting mode with real speech: espeak-ng voices → Silero VAD → faster-whisper (tiny.en)
-→ MeetingAgent → eSpeak TTS. Whisper gets the name as a hotword (as the worker sets it up
-in meeting mode); the name is spotted in whatever it wrote for "Parley"."""
+→ MeetingAgent → eSpeak TTS. The STT is built as the worker builds it in meeting mode (the
+name as a hotword, and a second look at the start of a request that came back without the
+name); the name is spotted in whatever it wrote for "Parley"."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from parley_agent.meeting.agent import MeetingAgent
 from parley_agent.providers.espeak_tts import EspeakTTS
-from parley_agent.providers.factory import whisper_model
-from parley_agent.providers.whisper_stt import WhisperSTT
+from parley_agent.providers.factory import _build_stt
+from parley_agent.providers.selection import WHISPER
 from parley_agent.settings import AgentSettings
 from parley_agent.turns import load_vad, turn_handling
 from parley_common.agent_config import AgentConfig
@@ -38,11 +39,10 @@ def _grounded(chat_ctx: llm.ChatContext) -> Reply | None:
 
 async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
     settings = AgentSettings(_env_file=None)
-    whisper, src = whisper_model(settings)
+    config = AgentConfig(mode="meeting", greeting="Hi all.", language="en")
     fake = RuleLLM([_grounded], default="I am not sure.")
     session = AgentSession(
-        # As the worker builds it in meeting mode: the agent's name as a Whisper hotword.
-        stt=WhisperSTT(whisper, model_name=src.describe(), language="en", hotwords="Parley"),
+        stt=_build_stt(WHISPER, settings, config),
         llm=fake,
         tts=EspeakTTS(voice="en-us"),
         vad=load_vad(),
@@ -53,7 +53,7 @@ async def test_agent_answers_only_when_addressed_by_spoken_name() -> None:
     session.input.audio, session.output.audio = mic, speaker
     finals: list[str] = []
     session.on("user_input_transcribed", lambda ev: ev.is_final and finals.append(ev.transcript))
-    agent = MeetingAgent(AgentConfig(mode="meeting", greeting="Hi all."))
+    agent = MeetingAgent(config)
     await session.start(agent)
     try:
         await wait_until(lambda: speaker.voiced_after(0), 60, "the greeting")
