@@ -181,7 +181,7 @@ async def test_a_job_whose_user_left_is_recorded_by_livekit_as_a_success(
     try:
         await probe.connect(cluster.livekit_url, mint_token(cluster, room, "leaver"))
         await wait_greeted(probe, 30)
-        await converse(probe, cluster, "thank you goodbye", 30)
+        await converse(probe, cluster, "thanks for the help", 30)
     finally:
         await probe.close()  # the user simply leaves
     left = time.monotonic()
