@@ -266,6 +266,13 @@ async def test_embedded_local_llm_with_an_mcp_tool(monkeypatch: pytest.MonkeyPat
     from parley_agent.providers.selection import LLAMACPP
     from parley_agent.settings import AgentSettings
 
+    if AgentSettings(_env_file=None).llm_gguf is None:
+        # Measured, not assumed: run with PARLEY_LLM_GGUF unset it answered in text (36 s
+        # to find out, every run); the capability report says the same (common/capabilities).
+        pytest.skip(
+            "the packaged SmolLM2-135M cannot produce tool calls; set PARLEY_LLM_GGUF to a "
+            "tool-calling GGUF (e.g. a Qwen2.5 Instruct build) to run this test"
+        )
     monkeypatch.delenv(local_llm.LOCAL_LLM_URL_ENV, raising=False)
     monkeypatch.setenv("PARLEY_LLM_MAX_TOKENS", "32")
     monkeypatch.setenv("PARLEY_LLM_CTX", "2048")

@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.integration]
 
 FULL_WORKER = 2  # index of the worker whose load threshold is always exceeded
 # A worker under its own agent name with a short drain: only the goodbye test sends it jobs.
-GOODBYE_WORKER, GOODBYE_AGENT, DRAIN_S, GOODBYE_WINDOW_S = 3, "parley-drain", 30, 20
+GOODBYE_WORKER, GOODBYE_AGENT, DRAIN_S, GOODBYE_WINDOW_S = 3, "parley-drain", 25, 19
 # The fake Meeting BaaS listens here once the meeting test starts it; the backends are
 # configured with it from the start, like a deployment with its provider URL.
 MEETING_BAAS_PORT, MEETING_BAAS_KEY = free_port(), "cluster-baas-key"
