@@ -72,7 +72,9 @@ def _transcribe(pcm: bytes, rate: int) -> str:
     samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768
     if rate != 16000:
         samples = soxr.resample(samples, rate, 16000)
-    segments, _info = model.transcribe(samples, language="en", beam_size=1)
+    # The recording is mostly silence before the question: undecoded, Whisper hallucinated
+    # on it (" I  You" once, for audio that reads back exactly). Its own VAD skips it.
+    segments, _info = model.transcribe(samples, language="en", beam_size=1, vad_filter=True)
     return " ".join(s.text for s in segments)
 
 
