@@ -41,6 +41,8 @@ class AgentSettings(BaseSettings):
     http_port: int | None = Field(default=None, alias="PARLEY_AGENT_HTTP_PORT")
     num_idle_processes: int | None = Field(default=None, alias="PARLEY_AGENT_NUM_IDLE_PROCESSES")
     load_threshold: float | None = Field(default=None, alias="PARLEY_AGENT_LOAD_THRESHOLD")
+    # Conversations one worker holds; sets the load LiveKit routes by (agent/worker_load.py).
+    max_jobs: int | None = Field(default=None, ge=1, alias="PARLEY_AGENT_MAX_JOBS")
     # Seconds a SIGTERMed worker waits for its live conversations before ending them.
     drain_timeout: int = Field(default=600, ge=1, alias="PARLEY_AGENT_DRAIN_TIMEOUT")
     # That long before the drain deadline, live conversations get a spoken goodbye and end.

@@ -77,6 +77,7 @@ from parley_agent.settings import AgentSettings, get_settings
 from parley_agent.tools import build_tools, tool_env_from_settings
 from parley_agent.tools.mcp_servers import build_mcp_toolsets
 from parley_agent.turns import load_vad, session_turn_options
+from parley_agent.worker_load import PromptLoadReports, load_options
 from parley_common.agent_config import AgentConfig, parse_agent_config
 from parley_common.env_file import EnvFileError, describe_env_file, find_env_file
 
@@ -157,18 +158,9 @@ def server_options(settings: AgentSettings) -> dict[str, Any]:
         options["port"] = settings.http_port
     if settings.num_idle_processes is not None:
         options["num_idle_processes"] = settings.num_idle_processes
-    if settings.load_threshold is not None:
-        options["load_threshold"] = settings.load_threshold
-        if settings.load_threshold >= 1:
-            # "Never refuse for load" must also reach the server: LiveKit routes a job by
-            # affinity 1 - reported load, so a worker reporting a busy machine's CPU (1.0)
-            # gets no job at all ("no servers available"), whatever its own threshold says.
-            options["load_fnc"] = _unlimited_load
+    # The load LiveKit routes by: the worker's seats (PARLEY_AGENT_MAX_JOBS) or the CPU.
+    options.update(load_options(settings.max_jobs, settings.load_threshold))
     return options
-
-
-def _unlimited_load() -> float:
-    return 0.0
 
 
 def room_providers(
@@ -187,8 +179,12 @@ def room_providers(
         return worker_plan(), build_providers(worker_plan(), settings, config, vad=vad)
 
 
-# Its drain also asks live jobs to say goodbye before the deadline (drain_goodbye).
-server = GoodbyeOnDrainServer(
+class ParleyServer(GoodbyeOnDrainServer, PromptLoadReports):
+    """The framework's server, whose drain asks live jobs to say goodbye before the deadline
+    (drain_goodbye) and which reports its load the moment a job starts or ends (worker_load)."""
+
+
+server = ParleyServer(
     goodbye_window=get_settings().goodbye_window, **server_options(get_settings())
 )
 
