@@ -9,7 +9,7 @@ things in the framework's defaults make that choice blind:
   so LiveKit cannot tell the one holding four conversations from the idle one.
   ``PARLEY_AGENT_MAX_JOBS`` makes the load the worker's own share of its seats
   (``JobSeatsLoad``): sized from ``scripts/bench_density.py``, it is what the operator
-  actually knows about a worker's capacity.
+  actually knows about a worker's capacity, and LiveKit tells the workers apart by it.
 - The worker reports its status every 2.5 s (``UPDATE_STATUS_INTERVAL``), so jobs dispatched
   in between are routed on the load from before the last one started. ``PromptLoadReports``
   sends the status as soon as a job starts or ends.
@@ -25,8 +25,20 @@ if TYPE_CHECKING:
     from livekit.agents.ipc.job_executor import JobExecutor
 
 
+# LiveKit sends no job to a worker whose reported load is at or over its ``agents.target_load``
+# (livekit-server ``pkg/agent/config.go``, ``DefaultTargetLoad``), whatever the worker's own
+# threshold; the framework's own default threshold in ``start`` mode is the same 0.7.
+LIVEKIT_TARGET_LOAD = 0.7
+
+
 class JobSeatsLoad:
-    """Load = the share of ``max_jobs`` seats taken, so a worker is full at ``max_jobs``."""
+    """Load from the seats taken: below LiveKit's target load until all ``max_jobs`` are.
+
+    With ``jobs`` of ``max_jobs`` taken it reports ``0.7 * jobs / max_jobs``, and 1.0 once
+    every seat is, so LiveKit keeps sending jobs to a worker with a seat free, prefers the
+    one with the most free, and sends none to a full one; the framework's own threshold
+    (0.7) refuses at the same point.
+    """
 
     def __init__(self, max_jobs: int) -> None:
         if max_jobs < 1:
@@ -34,15 +46,10 @@ class JobSeatsLoad:
         self.max_jobs = max_jobs
 
     def __call__(self, server: AgentServer) -> float:
-        return min(1.0, len(server.active_jobs) / self.max_jobs)
-
-    def threshold(self) -> float:
-        """The load threshold at which the worker is full with exactly ``max_jobs`` jobs.
-
-        Half a seat below the last one: the framework refuses at load >= threshold and, in
-        ``start`` mode, wants a threshold under 1.
-        """
-        return (self.max_jobs - 0.5) / self.max_jobs
+        jobs = len(server.active_jobs)
+        if jobs >= self.max_jobs:
+            return 1.0
+        return LIVEKIT_TARGET_LOAD * jobs / self.max_jobs
 
 
 class PromptLoadReports(AgentServer):
@@ -74,10 +81,9 @@ def load_options(max_jobs: int | None, load_threshold: float | None) -> dict[str
     """``AgentServer`` keyword arguments for the load: seats when ``max_jobs`` is set."""
     options: dict[str, Any] = {}
     if max_jobs is not None:
-        seats = JobSeatsLoad(max_jobs)
-        options["load_fnc"] = seats
-        explicit = load_threshold is not None
-        options["load_threshold"] = load_threshold if explicit else seats.threshold()
+        options["load_fnc"] = JobSeatsLoad(max_jobs)
+        if load_threshold is not None:
+            options["load_threshold"] = load_threshold
         return options
     if load_threshold is not None:
         options["load_threshold"] = load_threshold

@@ -13,25 +13,31 @@ from livekit.agents import AgentServer
 
 from parley_agent.settings import AgentSettings
 from parley_agent.worker import ParleyServer, server_options
-from parley_agent.worker_load import JobSeatsLoad, PromptLoadReports, load_options
+from parley_agent.worker_load import (
+    LIVEKIT_TARGET_LOAD,
+    JobSeatsLoad,
+    PromptLoadReports,
+    load_options,
+)
 
 
 def _server_with(jobs: int) -> Any:
     return SimpleNamespace(active_jobs=[object()] * jobs)
 
 
-def test_seats_load_is_the_share_of_seats_taken_and_full_at_max_jobs() -> None:
+def test_seats_load_stays_under_livekits_target_until_every_seat_is_taken() -> None:
     seats = JobSeatsLoad(4)
     loads = [seats(_server_with(n)) for n in range(6)]
-    assert loads == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
-    threshold = seats.threshold()
-    # The framework refuses at load >= threshold: three jobs leave a seat, four fill it.
-    assert loads[3] < threshold <= loads[4] and threshold < 1
+    assert loads[:4] == pytest.approx([0.0, 0.175, 0.35, 0.525])
+    assert loads[4:] == [1.0, 1.0]
+    # LiveKit skips a worker at its target load, and so does the framework's threshold.
+    assert all(load < LIVEKIT_TARGET_LOAD for load in loads[:4])
+    assert all(load >= LIVEKIT_TARGET_LOAD for load in loads[4:])
 
 
 def test_one_seat_is_full_with_its_first_job() -> None:
     seats = JobSeatsLoad(1)
-    assert seats(_server_with(0)) < seats.threshold() <= seats(_server_with(1))
+    assert seats(_server_with(0)) == 0.0 and seats(_server_with(1)) == 1.0
 
 
 def test_max_jobs_must_be_a_seat_at_least() -> None:
@@ -41,14 +47,15 @@ def test_max_jobs_must_be_a_seat_at_least() -> None:
         AgentSettings(_env_file=None, PARLEY_AGENT_MAX_JOBS=0)
 
 
-def test_max_jobs_from_the_settings_sets_the_load_and_its_threshold() -> None:
+def test_max_jobs_from_the_settings_sets_the_load() -> None:
     options = server_options(AgentSettings(_env_file=None, PARLEY_AGENT_MAX_JOBS=3))
     assert isinstance(options["load_fnc"], JobSeatsLoad)
     assert options["load_fnc"].max_jobs == 3
-    assert options["load_threshold"] == pytest.approx(2.5 / 3)
-    # An explicit threshold wins (e.g. full a seat early).
-    explicit = load_options(3, 0.5)
-    assert explicit["load_threshold"] == 0.5 and isinstance(explicit["load_fnc"], JobSeatsLoad)
+    # The framework's own threshold stays (0.7 in start mode): full at the same point.
+    assert "load_threshold" not in options
+    # An explicit threshold is passed on (under 0.7 it fills the worker a seat early).
+    explicit = load_options(3, 0.4)
+    assert explicit["load_threshold"] == 0.4 and isinstance(explicit["load_fnc"], JobSeatsLoad)
 
 
 def test_without_max_jobs_the_framework_cpu_load_stays() -> None:
@@ -70,7 +77,7 @@ async def test_a_job_status_change_sends_the_worker_status_at_once(
         calls.append("job status")
 
     monkeypatch.setattr(AgentServer, "_update_job_status", job_status)
-    server = ParleyServer(goodbye_window=30, load_fnc=JobSeatsLoad(2), load_threshold=0.75)
+    server = ParleyServer(goodbye_window=30, load_fnc=JobSeatsLoad(2))
 
     async def refresh() -> None:
         calls.append("load refreshed")

