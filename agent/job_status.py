@@ -49,6 +49,11 @@ async def end_job(ctx: JobContext, timeout: float = 3.0) -> None:
     if reason not in SUCCESSFUL or not ctx.job.dispatch_id:
         logger.info("job ends without a success report (session: %s)", reason, extra=ids)
         return
+    if not ctx.room.isconnected():
+        # The room was deleted under the job: the server has dropped its dispatches, and the
+        # call would only hold the job's seat until its timeout ("no response from servers").
+        logger.info("job ends with its room already gone (session: %s)", reason.value, extra=ids)
+        return
     try:
         await asyncio.wait_for(
             ctx.api.agent_dispatch.delete_dispatch(ctx.job.dispatch_id, ctx.room.name), timeout

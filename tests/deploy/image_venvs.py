@@ -13,7 +13,6 @@ package directories), as the Dockerfiles copy them: a build in the checkout woul
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -39,10 +38,6 @@ SETS = {
 class BuiltVenv:
     bin_dir: Path
     install_s: float
-
-
-def _lowest_priority() -> None:
-    os.nice(19)
 
 
 class ImageVenvs:
@@ -97,6 +92,9 @@ class ImageVenvs:
         return BuiltVenv(path / "bin", time.monotonic() - started)
 
     def _run(self, argv: list[str], timeout: float) -> None:
+        # The priority is set by commands, not a preexec_fn: that runs Python in the forked
+        # child, which can deadlock while other threads hold locks (subprocess docs).
+        argv = ["nice", "-n", "19", *argv]
         if shutil.which("ionice"):
             argv = ["ionice", "-c", "3", *argv]
         with self._lock:
@@ -107,7 +105,6 @@ class ImageVenvs:
                 cwd=REPO,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_lowest_priority,
             )
             self._live.add(proc)
         try:
