@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parley_common.testing.devstack import (
+    BACKEND_KEEP_ALIVE_S,
     REPO_ROOT,
     ManagedProcess,
     free_port,
@@ -305,6 +306,7 @@ class ClusterBackend:
     def start(self) -> None:
         cmd = [sys.executable, "-m", "uvicorn", "parley_backend.app:create_app", "--factory"]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        cmd += ["--timeout-keep-alive", str(BACKEND_KEEP_ALIVE_S)]
         proc = ManagedProcess(
             self.name,
             cmd,

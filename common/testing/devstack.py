@@ -248,6 +248,13 @@ class Backend:
         self.process.stop()
 
 
+# Seconds the backend keeps an idle connection open, as Dockerfile.backend's CMD says: above
+# the idle timeout of the clients and proxies in front of it (httpx 5 s, nginx 60-75 s, cloud
+# load balancers 60 s). At uvicorn's default of 5 s a client reusing a connection idle for
+# exactly that long meets it closing: "Server disconnected without sending a response".
+BACKEND_KEEP_ALIVE_S = 75
+
+
 def start_backend(log_dir: Path, env: dict[str, str], *, port: int | None = None) -> Backend:
     port = port or free_port()
     cmd = [
@@ -260,6 +267,8 @@ def start_backend(log_dir: Path, env: dict[str, str], *, port: int | None = None
         "127.0.0.1",
         "--port",
         str(port),
+        "--timeout-keep-alive",
+        str(BACKEND_KEEP_ALIVE_S),
         "--log-level",
         "warning",
     ]
